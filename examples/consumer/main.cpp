@@ -1,0 +1,13 @@
+// Minimal downstream program built against an installed duel (see scripts/test.sh).
+#include <duel/duel.h>
+
+#include <iostream>
+
+int main() {
+  auto x = duel::randn({4, 3}, duel::DType::Float64).requires_grad_();
+  auto y = (x * x).sum();
+  y.backward();
+  std::cout << x.grad() << "\n";
+  std::cout << "consumer ok\n";
+  return 0;
+}

@@ -1,0 +1,500 @@
+// 2-D convolution on the CPU: im2col + GEMM (Eigen), multi-threaded with OpenMP.
+//
+// Memory layout
+// -------------
+// Everything is contiguous row-major NCHW. For one group, a convolution is a
+// matrix product. Lay the receptive fields of a block of `nb` consecutive
+// samples out as the columns of a "column matrix" (im2col):
+//
+//   col[K, nb*P]     K = C*kH*kW rows, row index (c, ki, kj)
+//                    column index (n, oh, ow), P = outH*outW
+//   col[(c,ki,kj), (n,oh,ow)] = x[n0+n, c, oh*sH - pH + ki*dH, ow*sW - pW + kj*dW]
+//                               (0 outside the image)
+//
+// The channels of group g are contiguous, so group g owns the contiguous row
+// block [g*Kg, (g+1)*Kg) of col, Kg = (C/groups)*kH*kW; the weights of group g
+// are the row-major matrix Wg[Og, Kg] at w + g*Og*Kg, Og = O/groups. Then
+//
+//   forward          Yg [Og, nb*P] = Wg  [Og, Kg] * colg [Kg, nb*P]
+//   backward_input   colg[Kg, nb*P] = Wg^T[Kg, Og] * GYg [Og, nb*P]  then col2im
+//   backward_weight  GWg[Og, Kg]   += GYg [Og, nb*P] * colg^T[nb*P, Kg]
+//
+// Y / GY for a block of samples live in the tensor as [nb, O, P]; the GEMMs
+// want [O, nb*P], so for nb > 1 they are copied through a small scratch
+// buffer (a memcpy of P floats per (n, o); cheap next to the GEMM). With
+// nb == 1 the GEMM reads/writes the tensor in place, and for pointwise
+// convolutions (1x1, stride 1, no padding) the column matrix *is* the input
+// plane, so im2col/col2im are skipped entirely.
+//
+// Why blocks of samples: the DCGAN layers have tiny images (P = 1, 9, 16, 49),
+// and a GEMM with 9 columns runs far below peak. Concatenating the columns of
+// nb samples (nb*P ~ a few hundred) gives GEMMs that run near peak, while the
+// column buffer stays a few MB (it is reused, so it stays in L2/L3).
+//
+// Parallelisation
+// ---------------
+// Mode "samples" (N >= 2 and not already inside a parallel region): the
+// batch is split into one contiguous range of samples per thread. Each thread
+// runs im2col -> single-threaded GEMM -> scatter/col2im on its own samples
+// with its own thread-local column/scratch buffers (reused across calls).
+// Eigen's GEMM runs single-threaded because it sees omp_get_num_threads() > 1,
+// so there is no nested parallelism. Threads write disjoint samples of y/gx,
+// so there are no races. For the weight gradient each thread accumulates a
+// private GW (thread 0 directly into gw), and a final parallel pass sums them.
+// This is the layout PyTorch's slow_conv2d uses too: coarse-grained, no
+// synchronisation inside the batch loop.
+//
+// Mode "gemm" (N == 1, or called from inside a parallel region): one block of
+// samples at a time; im2col / col2im are parallel over (sample, channel)
+// planes, and the GEMM itself is parallelised by Eigen (OpenMP inside Eigen),
+// or, when there are at least as many groups as threads, we run one group per
+// thread with single-threaded GEMMs.
+#include "conv.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace duel::cpu {
+namespace {
+
+int usable_threads() {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+template <class T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using MatrixView = Eigen::Map<RowMatrix<T>>;
+template <class T>
+using ConstMatrixView = Eigen::Map<const RowMatrix<T>>;
+
+// Per-thread scratch buffers, grown on demand and reused across calls.
+enum ScratchSlot { kColumns = 0, kGemmOutput = 1, kWeightAccumulator = 2, kNumSlots = 3 };
+template <class T>
+T* thread_scratch(ScratchSlot slot, int64_t count) {
+  static thread_local std::vector<T> buffers[kNumSlots];
+  std::vector<T>& buffer = buffers[slot];
+  if (static_cast<int64_t>(buffer.size()) < count) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(static_cast<size_t>(count));
+  }
+  return buffer.data();
+}
+
+// Sizes derived from the geometry.
+struct ConvLayout {
+  int64_t in_per_group;    // Cg = C / groups
+  int64_t out_per_group;   // Og = O / groups
+  int64_t kernel_area;     // kH * kW
+  int64_t rows_per_group;  // Kg = Cg * kH * kW
+  int64_t rows;            // K = C * kH * kW (all groups)
+  int64_t out_pixels;      // P = outH * outW
+  int64_t in_pixels;       // H * W
+  bool pointwise;          // 1x1, stride 1, no padding, same size: col == x
+};
+
+ConvLayout make_layout(const Conv2dGeometry& g) {
+  ConvLayout L;
+  L.in_per_group = g.C / g.groups;
+  L.out_per_group = g.O / g.groups;
+  L.kernel_area = g.kH * g.kW;
+  L.rows_per_group = L.in_per_group * L.kernel_area;
+  L.rows = g.C * L.kernel_area;
+  L.out_pixels = g.outH * g.outW;
+  L.in_pixels = g.H * g.W;
+  L.pointwise = g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 &&
+                g.padW == 0 && g.outH == g.H && g.outW == g.W;
+  return L;
+}
+
+// Range [lo, hi) of output coordinates o for which i = o*stride + offset lies in
+// [0, size). offset = k*dilation - pad.
+inline void valid_output_range(int64_t offset, int64_t stride, int64_t size, int64_t out_size,
+                               int64_t& lo, int64_t& hi) {
+  // o*stride + offset >= 0  <=>  o >= ceil(-offset / stride)
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  // o*stride + offset <= size - 1  <=>  o <= floor((size - 1 - offset) / stride)
+  const int64_t top = size - 1 - offset;
+  hi = top < 0 ? 0 : std::min<int64_t>(out_size, top / stride + 1);
+  lo = std::min(lo, hi);
+}
+
+// Writes the kH*kW rows of input channel plane `x_plane` [H, W] into `col`
+// (row r = ki*kW + kj at col + r*row_stride, P entries each).
+template <class T>
+void im2col_plane(const T* x_plane, T* col, int64_t row_stride, const Conv2dGeometry& g) {
+  for (int64_t ki = 0; ki < g.kH; ++ki) {
+    int64_t oh_lo, oh_hi;
+    const int64_t h_offset = ki * g.dilH - g.padH;
+    valid_output_range(h_offset, g.strideH, g.H, g.outH, oh_lo, oh_hi);
+    for (int64_t kj = 0; kj < g.kW; ++kj) {
+      int64_t ow_lo, ow_hi;
+      const int64_t w_offset = kj * g.dilW - g.padW;
+      valid_output_range(w_offset, g.strideW, g.W, g.outW, ow_lo, ow_hi);
+      T* dst_row = col + (ki * g.kW + kj) * row_stride;
+      std::fill(dst_row, dst_row + oh_lo * g.outW, T(0));
+      for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+        T* dst = dst_row + oh * g.outW;
+        const T* src = x_plane + (oh * g.strideH + h_offset) * g.W + w_offset;
+        for (int64_t ow = 0; ow < ow_lo; ++ow) dst[ow] = T(0);
+        if (g.strideW == 1) {
+          std::memcpy(dst + ow_lo, src + ow_lo, sizeof(T) * (ow_hi - ow_lo));
+        } else {
+          const int64_t sw = g.strideW;
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
+        }
+        for (int64_t ow = ow_hi; ow < g.outW; ++ow) dst[ow] = T(0);
+      }
+      std::fill(dst_row + oh_hi * g.outW, dst_row + g.outH * g.outW, T(0));
+    }
+  }
+}
+
+// Adjoint of im2col_plane: gx_plane [H, W] = sum of the kH*kW rows scattered
+// back to the pixels they were read from. gx_plane is overwritten.
+template <class T>
+void col2im_plane(const T* col, int64_t row_stride, T* gx_plane, const Conv2dGeometry& g) {
+  std::fill(gx_plane, gx_plane + g.H * g.W, T(0));
+  for (int64_t ki = 0; ki < g.kH; ++ki) {
+    int64_t oh_lo, oh_hi;
+    const int64_t h_offset = ki * g.dilH - g.padH;
+    valid_output_range(h_offset, g.strideH, g.H, g.outH, oh_lo, oh_hi);
+    for (int64_t kj = 0; kj < g.kW; ++kj) {
+      int64_t ow_lo, ow_hi;
+      const int64_t w_offset = kj * g.dilW - g.padW;
+      valid_output_range(w_offset, g.strideW, g.W, g.outW, ow_lo, ow_hi);
+      const T* src_row = col + (ki * g.kW + kj) * row_stride;
+      for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+        const T* src = src_row + oh * g.outW;
+        T* dst = gx_plane + (oh * g.strideH + h_offset) * g.W + w_offset;
+        if (g.strideW == 1) {
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += src[ow];
+        } else {
+          const int64_t sw = g.strideW;
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * sw] += src[ow];
+        }
+      }
+    }
+  }
+}
+
+// im2col of samples [n0, n0+nb) into col [K, nb*P].
+template <class T>
+void im2col_block(const T* x, T* col, int64_t n0, int64_t nb, const Conv2dGeometry& g,
+                  const ConvLayout& L, bool parallel) {
+  const int64_t row_stride = nb * L.out_pixels;
+  const int64_t planes = nb * g.C;
+  auto one_plane = [&](int64_t plane) {
+    const int64_t n = plane / g.C, c = plane % g.C;
+    im2col_plane(x + ((n0 + n) * g.C + c) * L.in_pixels,
+                 col + c * L.kernel_area * row_stride + n * L.out_pixels, row_stride, g);
+  };
+  if (parallel) {
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < planes; ++plane) one_plane(plane);
+  } else {
+    for (int64_t plane = 0; plane < planes; ++plane) one_plane(plane);
+  }
+}
+
+// col2im of col [K, nb*P] into gx samples [n0, n0+nb) (overwritten).
+template <class T>
+void col2im_block(const T* col, T* gx, int64_t n0, int64_t nb, const Conv2dGeometry& g,
+                  const ConvLayout& L, bool parallel) {
+  const int64_t row_stride = nb * L.out_pixels;
+  const int64_t planes = nb * g.C;
+  auto one_plane = [&](int64_t plane) {
+    const int64_t n = plane / g.C, c = plane % g.C;
+    col2im_plane(col + c * L.kernel_area * row_stride + n * L.out_pixels, row_stride,
+                 gx + ((n0 + n) * g.C + c) * L.in_pixels, g);
+  };
+  if (parallel) {
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < planes; ++plane) one_plane(plane);
+  } else {
+    for (int64_t plane = 0; plane < planes; ++plane) one_plane(plane);
+  }
+}
+
+// [nb, O, P] (tensor layout, samples n0..) -> [O, nb*P] (GEMM layout).
+template <class T>
+void gather_channels_major(const T* tensor, T* matrix, int64_t n0, int64_t nb, int64_t channels,
+                           int64_t P) {
+  for (int64_t o = 0; o < channels; ++o)
+    for (int64_t n = 0; n < nb; ++n)
+      std::memcpy(matrix + (o * nb + n) * P, tensor + ((n0 + n) * channels + o) * P,
+                  sizeof(T) * P);
+}
+
+// [O, nb*P] (GEMM layout) -> [nb, O, P] (tensor layout, samples n0..).
+template <class T>
+void scatter_channels_major(const T* matrix, T* tensor, int64_t n0, int64_t nb,
+                            int64_t channels, int64_t P) {
+  for (int64_t o = 0; o < channels; ++o)
+    for (int64_t n = 0; n < nb; ++n)
+      std::memcpy(tensor + ((n0 + n) * channels + o) * P, matrix + (o * nb + n) * P,
+                  sizeof(T) * P);
+}
+
+// Tuning: aim for GEMMs with at least kTargetColumns columns, and keep the
+// per-thread column buffer under kColumnBudgetBytes (unless one sample
+// already needs more).
+constexpr int64_t kTargetColumns = 512;
+constexpr int64_t kColumnBudgetBytes = int64_t(4) << 20;
+
+template <class T>
+int64_t choose_block(const ConvLayout& L, int64_t max_samples) {
+  int64_t nb = (kTargetColumns + L.out_pixels - 1) / L.out_pixels;
+  const int64_t per_sample_bytes = L.rows * L.out_pixels * int64_t(sizeof(T));
+  nb = std::min(nb, std::max<int64_t>(1, kColumnBudgetBytes / std::max<int64_t>(1, per_sample_bytes)));
+  // Pointwise convs with big images need no batching (and then skip im2col).
+  if (L.pointwise && L.out_pixels >= 64) nb = 1;
+  return std::max<int64_t>(1, std::min(nb, max_samples));
+}
+
+// Splits the batch into `parts` contiguous ranges.
+inline void part_range(int64_t N, int64_t parts, int64_t part, int64_t& begin, int64_t& end) {
+  begin = N * part / parts;
+  end = N * (part + 1) / parts;
+}
+
+// ---------------------------------------------------------------------------
+// forward
+
+// y for samples [n0, n0+nb). `parallel`: parallel im2col + Eigen-threaded GEMM.
+template <class T>
+void forward_block(const T* x, const T* w, T* y, int64_t n0, int64_t nb, const Conv2dGeometry& g,
+                   const ConvLayout& L, bool parallel) {
+  const int64_t cols = nb * L.out_pixels;
+  const T* col;
+  if (L.pointwise && nb == 1) {
+    col = x + n0 * g.C * L.in_pixels;
+  } else {
+    T* col_buffer = thread_scratch<T>(kColumns, L.rows * cols);
+    im2col_block(x, col_buffer, n0, nb, g, L, parallel);
+    col = col_buffer;
+  }
+  T* gemm_out = nb == 1 ? nullptr : thread_scratch<T>(kGemmOutput, g.O * cols);
+  auto one_group = [&](int64_t gi) {
+    ConstMatrixView<T> weight(w + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
+                              L.rows_per_group);
+    ConstMatrixView<T> columns(col + gi * L.rows_per_group * cols, L.rows_per_group, cols);
+    T* out = nb == 1 ? y + (n0 * g.O + gi * L.out_per_group) * L.out_pixels
+                     : gemm_out + gi * L.out_per_group * cols;
+    MatrixView<T>(out, L.out_per_group, cols).noalias() = weight * columns;
+  };
+  if (parallel && g.groups >= usable_threads() && g.groups > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  } else {
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  }
+  if (nb > 1) scatter_channels_major(gemm_out, y, n0, nb, g.O, L.out_pixels);
+}
+
+// ---------------------------------------------------------------------------
+// backward wrt input
+
+template <class T>
+void backward_input_block(const T* gy, const T* w, T* gx, int64_t n0, int64_t nb,
+                          const Conv2dGeometry& g, const ConvLayout& L, bool parallel) {
+  const int64_t cols = nb * L.out_pixels;
+  const T* grad_out;
+  if (nb == 1) {
+    grad_out = gy + n0 * g.O * L.out_pixels;
+  } else {
+    T* buffer = thread_scratch<T>(kGemmOutput, g.O * cols);
+    gather_channels_major(gy, buffer, n0, nb, g.O, L.out_pixels);
+    grad_out = buffer;
+  }
+  const bool direct = L.pointwise && nb == 1;  // column matrix == gx block
+  T* col = direct ? gx + n0 * g.C * L.in_pixels : thread_scratch<T>(kColumns, L.rows * cols);
+  auto one_group = [&](int64_t gi) {
+    ConstMatrixView<T> weight(w + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
+                              L.rows_per_group);
+    ConstMatrixView<T> grad(grad_out + gi * L.out_per_group * cols, L.out_per_group, cols);
+    MatrixView<T>(col + gi * L.rows_per_group * cols, L.rows_per_group, cols).noalias() =
+        weight.transpose() * grad;
+  };
+  if (parallel && g.groups >= usable_threads() && g.groups > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  } else {
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  }
+  if (!direct) col2im_block(col, gx, n0, nb, g, L, parallel);
+}
+
+// ---------------------------------------------------------------------------
+// backward wrt weight
+
+// grad_weight [O, Kg] += contribution of samples [n0, n0+nb).
+template <class T>
+void backward_weight_block(const T* x, const T* gy, T* grad_weight, int64_t n0, int64_t nb,
+                           const Conv2dGeometry& g, const ConvLayout& L, bool parallel) {
+  const int64_t cols = nb * L.out_pixels;
+  const T* col;
+  if (L.pointwise && nb == 1) {
+    col = x + n0 * g.C * L.in_pixels;
+  } else {
+    T* col_buffer = thread_scratch<T>(kColumns, L.rows * cols);
+    im2col_block(x, col_buffer, n0, nb, g, L, parallel);
+    col = col_buffer;
+  }
+  const T* grad_out;
+  if (nb == 1) {
+    grad_out = gy + n0 * g.O * L.out_pixels;
+  } else {
+    T* buffer = thread_scratch<T>(kGemmOutput, g.O * cols);
+    gather_channels_major(gy, buffer, n0, nb, g.O, L.out_pixels);
+    grad_out = buffer;
+  }
+  auto one_group = [&](int64_t gi) {
+    ConstMatrixView<T> grad(grad_out + gi * L.out_per_group * cols, L.out_per_group, cols);
+    ConstMatrixView<T> columns(col + gi * L.rows_per_group * cols, L.rows_per_group, cols);
+    MatrixView<T>(grad_weight + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
+                  L.rows_per_group)
+        .noalias() += grad * columns.transpose();
+  };
+  if (parallel && g.groups >= usable_threads() && g.groups > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  } else {
+    for (int64_t gi = 0; gi < g.groups; ++gi) one_group(gi);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
+  const ConvLayout L = make_layout(g);
+  if (g.N <= 0 || g.O <= 0 || L.out_pixels <= 0) return;
+  if (L.rows == 0) {
+    std::fill(y, y + g.N * g.O * L.out_pixels, T(0));
+    return;
+  }
+  const int threads = usable_threads();
+  if (threads > 1 && g.N >= 2) {
+#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
+    {
+#ifdef _OPENMP
+      const int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
+#else
+      const int64_t parts = 1, part = 0;
+#endif
+      int64_t begin, end;
+      part_range(g.N, parts, part, begin, end);
+      const int64_t nb = choose_block<T>(L, end - begin);
+      for (int64_t n0 = begin; n0 < end; n0 += nb)
+        forward_block(x, w, y, n0, std::min(nb, end - n0), g, L, /*parallel=*/false);
+    }
+  } else {
+    const int64_t nb = choose_block<T>(L, g.N);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
+      forward_block(x, w, y, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+  }
+}
+
+template <class T>
+void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g) {
+  const ConvLayout L = make_layout(g);
+  if (g.N <= 0 || g.C <= 0 || L.in_pixels <= 0) return;
+  if (g.O == 0 || L.out_pixels == 0) {
+    std::fill(gx, gx + g.N * g.C * L.in_pixels, T(0));
+    return;
+  }
+  const int threads = usable_threads();
+  if (threads > 1 && g.N >= 2) {
+#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
+    {
+#ifdef _OPENMP
+      const int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
+#else
+      const int64_t parts = 1, part = 0;
+#endif
+      int64_t begin, end;
+      part_range(g.N, parts, part, begin, end);
+      const int64_t nb = choose_block<T>(L, end - begin);
+      for (int64_t n0 = begin; n0 < end; n0 += nb)
+        backward_input_block(gy, w, gx, n0, std::min(nb, end - n0), g, L, /*parallel=*/false);
+    }
+  } else {
+    const int64_t nb = choose_block<T>(L, g.N);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
+      backward_input_block(gy, w, gx, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+  }
+}
+
+template <class T>
+void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g) {
+  const ConvLayout L = make_layout(g);
+  const int64_t weight_size = g.O * L.rows_per_group;
+  std::fill(gw, gw + weight_size, T(0));
+  if (g.N <= 0 || weight_size == 0 || L.out_pixels <= 0) return;
+  const int threads = usable_threads();
+  if (threads > 1 && g.N >= 2) {
+    // Each thread accumulates its samples into a private copy of gw (thread 0
+    // straight into gw); then all copies are summed in parallel.
+    std::vector<T*> partial(static_cast<size_t>(threads), nullptr);
+    int64_t parts_used = 1;
+#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
+    {
+#ifdef _OPENMP
+      const int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
+#else
+      const int64_t parts = 1, part = 0;
+#endif
+      if (part == 0) parts_used = parts;
+      T* accumulator = gw;
+      if (part > 0) {
+        accumulator = thread_scratch<T>(kWeightAccumulator, weight_size);
+        std::fill(accumulator, accumulator + weight_size, T(0));
+      }
+      partial[part] = accumulator;
+      int64_t begin, end;
+      part_range(g.N, parts, part, begin, end);
+      const int64_t nb = choose_block<T>(L, end - begin);
+      for (int64_t n0 = begin; n0 < end; n0 += nb)
+        backward_weight_block(x, gy, accumulator, n0, std::min(nb, end - n0), g, L,
+                              /*parallel=*/false);
+    }
+    if (parts_used > 1) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < weight_size; ++i) {
+        T sum = gw[i];
+        for (int64_t p = 1; p < parts_used; ++p) sum += partial[p][i];
+        gw[i] = sum;
+      }
+    }
+  } else {
+    const int64_t nb = choose_block<T>(L, g.N);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
+      backward_weight_block(x, gy, gw, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+  }
+}
+
+template void conv2d_forward<float>(const float*, const float*, float*, const Conv2dGeometry&);
+template void conv2d_forward<double>(const double*, const double*, double*, const Conv2dGeometry&);
+template void conv2d_backward_input<float>(const float*, const float*, float*,
+                                           const Conv2dGeometry&);
+template void conv2d_backward_input<double>(const double*, const double*, double*,
+                                            const Conv2dGeometry&);
+template void conv2d_backward_weight<float>(const float*, const float*, float*,
+                                            const Conv2dGeometry&);
+template void conv2d_backward_weight<double>(const double*, const double*, double*,
+                                             const Conv2dGeometry&);
+
+}  // namespace duel::cpu

@@ -1,0 +1,49 @@
+// 2-D convolution kernels for the CPU (NCHW, contiguous, row-major).
+//
+// The three kernels below are everything autograd needs for conv2d and for
+// conv_transpose2d: the transposed convolution's forward pass is
+// conv2d_backward_input, its input gradient is conv2d_forward and its weight
+// gradient is conv2d_backward_weight with the roles of x and gy swapped.
+// See conv.cpp for the parallelisation and memory layout.
+#pragma once
+#include <cstdint>
+
+namespace duel::cpu {
+
+// Geometry of one convolution, in the conv2d (not transposed) orientation.
+//   input  x  [N, C, H, W]
+//   weight w  [O, C / groups, kH, kW]
+//   output y  [N, O, outH, outW]
+// Output channels [g*O/groups, (g+1)*O/groups) see only input channels
+// [g*C/groups, (g+1)*C/groups). Output pixel (oh, ow) reads input pixels
+// (oh*strideH - padH + ki*dilH, ow*strideW - padW + kj*dilW); reads outside
+// the image are zeros. Callers fill outH/outW; the usual value is
+// (H + 2*padH - dilH*(kH-1) - 1) / strideH + 1, but any consistent H, W, outH,
+// outW works (windows must lie inside the padded image); input pixels no
+// window covers simply get zero gradient (conv_transpose output_padding).
+struct Conv2dGeometry {
+  int64_t N, C, H, W;  // input  [N, C, H, W]
+  int64_t O, kH, kW;   // weight [O, C / groups, kH, kW]
+  int64_t groups = 1;
+  int64_t strideH = 1, strideW = 1, padH = 0, padW = 0, dilH = 1, dilW = 1;
+  int64_t outH, outW;  // output [N, O, outH, outW]
+};
+
+// y[N, O, outH, outW] = conv2d(x[N, C, H, W], w[O, C/groups, kH, kW]); no bias.
+// y is overwritten. Buffers must not alias.
+template <class T>
+void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g);
+
+// gx[N, C, H, W] = d<y, gy>/dx for y = conv2d(x, w), given gy[N, O, outH, outW]
+// and w[O, C/groups, kH, kW]. gx is overwritten (pixels no window touches get
+// 0). This is exactly conv_transpose2d's forward pass (with gy as its input).
+template <class T>
+void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g);
+
+// gw[O, C/groups, kH, kW] = d<y, gy>/dw for y = conv2d(x, w), given
+// x[N, C, H, W] and gy[N, O, outH, outW], summed over the batch.
+// gw is overwritten (not accumulated).
+template <class T>
+void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g);
+
+}  // namespace duel::cpu

@@ -1,0 +1,248 @@
+// CPU elementwise kernels.
+//
+// Each op is a small functor applied by for_each_row (kernels/cpu/loops.h):
+// the operands' dims are coalesced and every innermost row runs a tight loop.
+// When all operands are contiguous the row is the whole tensor and the
+// compiler vectorises the loop. The switch on the op happens once per call,
+// never per element.
+#include "kernels/cpu/elementwise.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/loops.h"
+
+namespace duel {
+
+const char* unary_op_name(UnaryOp op) {
+  static const char* names[] = {"neg",  "exp",  "log",     "log1p", "sqrt",       "rsqrt",      "abs",
+                                "sign", "square", "reciprocal", "sin", "cos",      "tanh",       "sigmoid",
+                                "relu", "leaky_relu", "softplus", "clamp", "pow",  "add_scalar", "mul_scalar",
+                                "logical_not"};
+  return names[static_cast<int>(op)];
+}
+
+const char* binary_op_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt",
+                                "le",  "gt",  "ge",  "logical_and", "logical_or", "relu_backward",
+                                "leaky_relu_backward", "tanh_backward", "sigmoid_backward"};
+  return names[static_cast<int>(op)];
+}
+
+bool binary_op_is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::LogicalOr; }
+
+}  // namespace duel
+
+namespace duel::cpu {
+namespace {
+
+template <size_t N>
+std::array<Shape, N> strides_in(const Shape& out_sizes, const std::array<const Tensor*, N>& ts) {
+  std::array<Shape, N> st;
+  for (size_t k = 0; k < N; ++k) {
+    const Tensor& t = *ts[k];
+    // broadcast: align trailing dims, stride 0 where the operand has size 1
+    Shape s(out_sizes.size(), 0);
+    size_t off = out_sizes.size() - t.sizes().size();
+    for (size_t d = 0; d < t.sizes().size(); ++d) s[d + off] = t.sizes()[d] == 1 ? 0 : t.strides()[d];
+    st[k] = s;
+  }
+  return st;
+}
+
+template <class To, class Ti, class F>
+void map1(Tensor& out, const Tensor& in, F f) {
+  To* o = out.data<To>();
+  const Ti* x = static_cast<const Ti*>(in.raw_data());
+  if (out.is_contiguous() && in.is_contiguous() && in.sizes() == out.sizes()) {
+    int64_t n = out.numel();
+#pragma omp parallel for simd if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+    return;
+  }
+  for_each_row<2>(out.sizes(), strides_in<2>(out.sizes(), {&out, &in}),
+                  [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+                    To* po = o + off[0];
+                    const Ti* px = x + off[1];
+                    if (st[0] == 1 && st[1] == 1) {
+#pragma omp simd
+                      for (int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i) po[i * st[0]] = f(px[i * st[1]]);
+                    }
+                  });
+}
+
+template <class To, class Ti, class F>
+void map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  To* o = out.data<To>();
+  const Ti* x = static_cast<const Ti*>(a.raw_data());
+  const Ti* y = static_cast<const Ti*>(b.raw_data());
+  int64_t n = out.numel();
+  if (out.is_contiguous() && a.is_contiguous() && b.is_contiguous() && a.sizes() == out.sizes() &&
+      b.sizes() == out.sizes()) {
+#pragma omp parallel for simd if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    return;
+  }
+  if (out.is_contiguous() && a.is_contiguous() && a.sizes() == out.sizes() && b.numel() == 1) {
+    const Ti yv = *y;
+#pragma omp parallel for simd if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    return;
+  }
+  for_each_row<3>(out.sizes(), strides_in<3>(out.sizes(), {&out, &a, &b}),
+                  [&](const std::array<int64_t, 3>& off, int64_t m, const std::array<int64_t, 3>& st) {
+                    To* po = o + off[0];
+                    const Ti* px = x + off[1];
+                    const Ti* py = y + off[2];
+                    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+#pragma omp simd
+                      for (int64_t i = 0; i < m; ++i) po[i] = f(px[i], py[i]);
+                    } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+                      const Ti yv = *py;
+#pragma omp simd
+                      for (int64_t i = 0; i < m; ++i) po[i] = f(px[i], yv);
+                    } else {
+                      for (int64_t i = 0; i < m; ++i) po[i * st[0]] = f(px[i * st[1]], py[i * st[2]]);
+                    }
+                  });
+}
+
+template <class T>
+void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
+  const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
+  switch (op) {
+    case UnaryOp::Neg: return map1<T, T>(out, in, [](T v) { return T(-v); });
+    case UnaryOp::Abs: return map1<T, T>(out, in, [](T v) { return v < 0 ? T(-v) : v; });
+    case UnaryOp::Sign: return map1<T, T>(out, in, [](T v) { return T((v > 0) - (v < 0)); });
+    case UnaryOp::Square: return map1<T, T>(out, in, [](T v) { return T(v * v); });
+    case UnaryOp::Relu: return map1<T, T>(out, in, [](T v) { return v > 0 ? v : T(0); });
+    case UnaryOp::AddScalar: return map1<T, T>(out, in, [a](T v) { return T(v + a); });
+    case UnaryOp::MulScalar: return map1<T, T>(out, in, [a](T v) { return T(v * a); });
+    case UnaryOp::Clamp: return map1<T, T>(out, in, [a, b](T v) { return v < a ? a : (v > b ? b : v); });
+    default: break;
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case UnaryOp::Exp: return map1<T, T>(out, in, [](T v) { return std::exp(v); });
+      case UnaryOp::Log: return map1<T, T>(out, in, [](T v) { return std::log(v); });
+      case UnaryOp::Log1p: return map1<T, T>(out, in, [](T v) { return std::log1p(v); });
+      case UnaryOp::Sqrt: return map1<T, T>(out, in, [](T v) { return std::sqrt(v); });
+      case UnaryOp::Rsqrt: return map1<T, T>(out, in, [](T v) { return T(1) / std::sqrt(v); });
+      case UnaryOp::Reciprocal: return map1<T, T>(out, in, [](T v) { return T(1) / v; });
+      case UnaryOp::Sin: return map1<T, T>(out, in, [](T v) { return std::sin(v); });
+      case UnaryOp::Cos: return map1<T, T>(out, in, [](T v) { return std::cos(v); });
+      case UnaryOp::Tanh: return map1<T, T>(out, in, [](T v) { return std::tanh(v); });
+      case UnaryOp::Sigmoid:
+        return map1<T, T>(out, in, [](T v) {
+          // stable for large |v|
+          if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+          T e = std::exp(v);
+          return e / (T(1) + e);
+        });
+      case UnaryOp::LeakyRelu: return map1<T, T>(out, in, [a](T v) { return v > 0 ? v : T(a * v); });
+      case UnaryOp::Softplus:
+        return map1<T, T>(out, in, [a, b](T v) {
+          T bv = a * v;
+          return bv > b ? v : T(std::log1p(std::exp(bv)) / a);
+        });
+      case UnaryOp::PowScalar: return map1<T, T>(out, in, [a](T v) { return T(std::pow(v, a)); });
+      default: break;
+    }
+  }
+  DUEL_FAIL(unary_op_name(op), ": not supported for dtype ", dtype_name(in.dtype()));
+}
+
+template <class T>
+void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha_d) {
+  const T alpha = static_cast<T>(alpha_d);
+  switch (op) {
+    case BinaryOp::Add:
+      if (alpha_d == 1.0) return map2<T, T>(out, a, b, [](T x, T y) { return T(x + y); });
+      return map2<T, T>(out, a, b, [alpha](T x, T y) { return T(x + alpha * y); });
+    case BinaryOp::Sub:
+      if (alpha_d == 1.0) return map2<T, T>(out, a, b, [](T x, T y) { return T(x - y); });
+      return map2<T, T>(out, a, b, [alpha](T x, T y) { return T(x - alpha * y); });
+    case BinaryOp::Mul: return map2<T, T>(out, a, b, [](T x, T y) { return T(x * y); });
+    case BinaryOp::Div: return map2<T, T>(out, a, b, [](T x, T y) { return T(x / y); });
+    case BinaryOp::Maximum: return map2<T, T>(out, a, b, [](T x, T y) { return x > y ? x : y; });
+    case BinaryOp::Minimum: return map2<T, T>(out, a, b, [](T x, T y) { return x < y ? x : y; });
+    case BinaryOp::Eq: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x == y); });
+    case BinaryOp::Ne: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x != y); });
+    case BinaryOp::Lt: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x < y); });
+    case BinaryOp::Le: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x <= y); });
+    case BinaryOp::Gt: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x > y); });
+    case BinaryOp::Ge: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x >= y); });
+    case BinaryOp::LogicalAnd: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x && y); });
+    case BinaryOp::LogicalOr: return map2<uint8_t, T>(out, a, b, [](T x, T y) { return uint8_t(x || y); });
+    case BinaryOp::ReluBackward: return map2<T, T>(out, a, b, [](T g, T x) { return x > 0 ? g : T(0); });
+    case BinaryOp::LeakyReluBackward:
+      return map2<T, T>(out, a, b, [alpha](T g, T x) { return x > 0 ? g : T(alpha * g); });
+    case BinaryOp::TanhBackward: return map2<T, T>(out, a, b, [](T g, T y) { return T(g * (T(1) - y * y)); });
+    case BinaryOp::SigmoidBackward: return map2<T, T>(out, a, b, [](T g, T y) { return T(g * y * (T(1) - y)); });
+    case BinaryOp::Pow:
+      if constexpr (std::is_floating_point_v<T>)
+        return map2<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });
+      break;
+  }
+  DUEL_FAIL(binary_op_name(op), ": not supported for dtype ", dtype_name(a.dtype()));
+}
+
+}  // namespace
+
+void unary(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
+  if (op == UnaryOp::LogicalNot) {
+    DUEL_DISPATCH_ALL(in.dtype(), "logical_not",
+                      [&] { map1<uint8_t, scalar_t>(out, in, [](scalar_t v) { return uint8_t(!v); }); });
+    return;
+  }
+  DUEL_DISPATCH_ALL(in.dtype(), unary_op_name(op), [&] { unary_typed<scalar_t>(op, in, out, p); });
+}
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha) {
+  DUEL_DISPATCH_ALL(a.dtype(), binary_op_name(op), [&] { binary_typed<scalar_t>(op, a, b, out, alpha); });
+}
+
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+  DUEL_DISPATCH_ALL(out.dtype(), "where", [&] {
+    using T = scalar_t;
+    T* o = out.data<T>();
+    const uint8_t* c = cond.data<uint8_t>();
+    const T* x = a.data<T>();
+    const T* y = b.data<T>();
+    for_each_row<4>(out.sizes(), strides_in<4>(out.sizes(), {&out, &cond, &a, &b}),
+                    [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& st) {
+                      for (int64_t i = 0; i < n; ++i)
+                        o[off[0] + i * st[0]] = c[off[1] + i * st[1]] ? x[off[2] + i * st[2]] : y[off[3] + i * st[3]];
+                    });
+  });
+}
+
+void copy(const Tensor& src, Tensor& dst) {
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.sizes() == dst.sizes()) {
+    std::memcpy(dst.raw_data(), src.raw_data(), src.numel() * src.element_size());
+    return;
+  }
+  DUEL_DISPATCH_ALL(dst.dtype(), "copy", [&] {
+    using To = scalar_t;
+    DUEL_DISPATCH_ALL(src.dtype(), "copy", [&] {
+      using Ti = scalar_t;
+      map1<To, Ti>(dst, src, [](Ti v) { return static_cast<To>(v); });
+    });
+  });
+}
+
+void fill(Tensor& dst, double value) {
+  DUEL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
+    using T = scalar_t;
+    T v = static_cast<T>(value);
+    T* o = dst.data<T>();
+    std::array<Shape, 1> st{dst.strides()};
+    for_each_row<1>(dst.sizes(), st, [&](const std::array<int64_t, 1>& off, int64_t n, const std::array<int64_t, 1>& s) {
+      for (int64_t i = 0; i < n; ++i) o[off[0] + i * s[0]] = v;
+    });
+  });
+}
+
+}  // namespace duel::cpu

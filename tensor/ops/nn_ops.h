@@ -1,0 +1,72 @@
+// Neural-network ops (functional form; nn/ wraps them in modules).
+// Forward/backward: tensor/ops/conv.cpp, pool.cpp, norm.cpp, softmax.cpp, nn_misc.cpp;
+// CPU kernels: kernels/cpu/conv.cpp, pool.cpp, batch_norm.cpp, softmax.cpp.
+#pragma once
+#include <array>
+
+#include "tensor/tensor.h"
+
+namespace duel {
+
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> output_padding{0, 0};  // transposed conv only
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+  Conv2dOptions& set_stride(int64_t s) { stride = {s, s}; return *this; }
+  Conv2dOptions& set_padding(int64_t p) { padding = {p, p}; return *this; }
+  Conv2dOptions& set_output_padding(int64_t p) { output_padding = {p, p}; return *this; }
+  Conv2dOptions& set_dilation(int64_t d) { dilation = {d, d}; return *this; }
+  Conv2dOptions& set_groups(int64_t g) { groups = g; return *this; }
+};
+struct Conv1dOptions {
+  int64_t stride = 1, padding = 0, output_padding = 0, dilation = 1, groups = 1;
+};
+
+// x [N, C, H, W], weight [O, C/groups, kH, kW], bias [O] or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opt = {});
+// x [N, C, H, W], weight [C, O/groups, kH, kW] (PyTorch layout).
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opt = {});
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv1dOptions& opt = {});
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv1dOptions& opt = {});
+// The closed set behind all convolutions: each one's backward is written with the other two.
+Tensor conv2d_input_grad(const Tensor& grad_out, const Tensor& weight, const Shape& input_shape, const Conv2dOptions& opt);
+Tensor conv2d_weight_grad(const Tensor& x, const Tensor& grad_out, const Shape& weight_shape, const Conv2dOptions& opt);
+
+struct Pool2dOptions {
+  std::array<int64_t, 2> kernel{2, 2};
+  std::array<int64_t, 2> stride{0, 0};  // 0 = kernel size
+  std::array<int64_t, 2> padding{0, 0};
+  bool count_include_pad = true;        // avg pool
+};
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& opt);
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
+Tensor upsample_nearest2d(const Tensor& x, int64_t scale);
+Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners = false);
+Tensor pixel_shuffle(const Tensor& x, int64_t upscale);
+
+// Batch norm over all dims but 1. In training mode uses batch statistics and,
+// when running_mean/var are given, updates them in place with `momentum`.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// Normalises over the trailing dims given by normalized_shape.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+// Per-sample, per-channel normalisation over the spatial dims.
+Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
+
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+// Inverted dropout: in training, zeroes with probability p and scales by 1/(1-p).
+Tensor dropout(const Tensor& x, double p, bool training);
+// weight [num_embeddings, dim], indices int64 of any shape -> [..., dim]
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+
+// Set by the batch_norm tests: force the composite (create_graph) backward even when not recording.
+namespace detail {
+void set_force_composite_batch_norm(bool on);
+}
+
+}  // namespace duel
