@@ -10,11 +10,11 @@
 //             plane is re-read from L1/L2, not memory). Plane results are then
 //             merged per channel with Chan's parallel-variance formula, in
 //             double, which is as stable as a global two-pass algorithm.
-//   apply     1 pass: y = x * scale[c] + shift[c], with scale/shift folded
-//             per channel up front.
+//   apply     1 pass: y = (x - mean[c]) * scale[c] + bias[c], scale = invstd*weight
+//             folded per channel up front.
 //   backward  2 passes: (1) per-plane sums of gy and gy*(x - mean), merged per
-//             channel; (2) gx = gy*a[c] + x*b[c] + d[c] with a, b, d folded
-//             per channel.
+//             channel; (2) gx = (x - mean[c])*b[c] + d[c] + gy*a[c] with a, b, d
+//             folded per channel.
 //
 // Parallelisation: the reductions run `omp parallel for` over the N*C planes
 // (balanced even when C < threads, e.g. C = 1), writing per-plane partials to
@@ -33,43 +33,35 @@ namespace {
 // Planes shorter than this are processed a whole sample (C*S values) at a time.
 constexpr int64_t kSmallPlane = 32;
 
-// Applies out = in_a * a[c] + in_b * b[c] + d[c] over [N, C, S]; in_b may be
-// nullptr (then b is unused).
+// out = (x - center[c]) * x_scale[c] + offset[c] (+ gy * gy_scale[c] when gy
+// is given) over [N, C, S]. Centring before scaling keeps float accuracy when
+// |mean| >> std.
 template <class T>
-void per_channel_affine(const T* in_a, const T* a, const T* in_b, const T* b, const T* d, int64_t N,
-                        int64_t C, int64_t S, T* out) {
+void per_channel_affine(const T* x, const T* center, const T* x_scale, const T* offset,
+                        const T* gy, const T* gy_scale, int64_t N, int64_t C, int64_t S, T* out) {
+  auto plane_kernel = [&](int64_t plane, int64_t c) {
+    const T* px = x + plane * S;
+    T* po = out + plane * S;
+    const T m = center[c], a = x_scale[c], d = offset[c];
+    if (gy) {
+      const T* pg = gy + plane * S;
+      const T b = gy_scale[c];
+#pragma omp simd
+      for (int64_t s = 0; s < S; ++s) po[s] = (px[s] - m) * a + pg[s] * b + d;
+    } else {
+#pragma omp simd
+      for (int64_t s = 0; s < S; ++s) po[s] = (px[s] - m) * a + d;
+    }
+  };
   if (S < kSmallPlane) {
 #pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t base = (n * C + c) * S;
-        const T ac = a[c], bc = in_b ? b[c] : T(0), dc = d[c];
-        if (in_b) {
-          for (int64_t s = 0; s < S; ++s) out[base + s] = in_a[base + s] * ac + in_b[base + s] * bc + dc;
-        } else {
-          for (int64_t s = 0; s < S; ++s) out[base + s] = in_a[base + s] * ac + dc;
-        }
-      }
-    }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) plane_kernel(n * C + c, c);
     return;
   }
   const int64_t planes = N * C;
 #pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    const int64_t c = plane % C;
-    const T* pa = in_a + plane * S;
-    T* po = out + plane * S;
-    const T ac = a[c], dc = d[c];
-    if (in_b) {
-      const T* pb = in_b + plane * S;
-      const T bc = b[c];
-#pragma omp simd
-      for (int64_t s = 0; s < S; ++s) po[s] = pa[s] * ac + pb[s] * bc + dc;
-    } else {
-#pragma omp simd
-      for (int64_t s = 0; s < S; ++s) po[s] = pa[s] * ac + dc;
-    }
-  }
+  for (int64_t plane = 0; plane < planes; ++plane) plane_kernel(plane, plane % C);
 }
 
 }  // namespace
@@ -128,9 +120,9 @@ void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weigh
   for (int64_t c = 0; c < C; ++c) {
     const double k = double(invstd[c]) * (weight ? double(weight[c]) : 1.0);
     scale[c] = T(k);
-    shift[c] = T((bias ? double(bias[c]) : 0.0) - double(mean[c]) * k);
+    shift[c] = bias ? bias[c] : T(0);
   }
-  per_channel_affine<T>(x, scale.data(), nullptr, nullptr, shift.data(), N, C, S, y);
+  per_channel_affine<T>(x, mean, scale.data(), shift.data(), nullptr, nullptr, N, C, S, y);
 }
 
 template <class T>
@@ -174,11 +166,12 @@ void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd
     const double offset = count > 0 ? -k * sum_gy / count : 0.0;
     coef_gy[c] = T(k);
     coef_x[c] = T(slope);
-    coef_const[c] = T(offset - slope * double(mean[c]));
+    coef_const[c] = T(offset);
   }
-  // Pass 2: gx = gy*k + x*slope + const.
+  // Pass 2: gx = (x - mean)*slope + offset + gy*k.
   if (gx)
-    per_channel_affine<T>(gy, coef_gy.data(), x, coef_x.data(), coef_const.data(), N, C, S, gx);
+    per_channel_affine<T>(x, mean, coef_x.data(), coef_const.data(), gy, coef_gy.data(), N, C, S,
+                          gx);
 }
 
 template void batch_norm_stats<float>(const float*, int64_t, int64_t, int64_t, double, float*, float*);
