@@ -10,7 +10,10 @@ JOBS="${JOBS:-2}"
 
 bash scripts/setup.sh
 
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+# Tests run two at a time, one OpenMP thread each (two processes with two
+# spinning OpenMP teams on two cores slow each other down badly). The tests
+# tagged [threads] raise the thread count themselves to exercise the parallel paths.
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
 
 PREFIX="$(mktemp -d /tmp/duel-install-XXXX)"
 CONSUMER_BUILD="$(mktemp -d /tmp/duel-consumer-build-XXXX)"
