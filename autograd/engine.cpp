@@ -119,10 +119,13 @@ void execute(const TensorList& roots, const TensorList& root_grads, Run& run) {
         Tensor leaf(static_cast<AccumulateGrad*>(node)->leaf);
         Tensor old = leaf.grad();
         if (run.create_graph) {
-          leaf.set_grad(old.defined() ? old + g : g);
-        } else if (old.defined() && !old.requires_grad()) {
+          // g may alias another tensor (an expanded constant, the caller's gradient): never store it
+          // as is, since a later backward accumulates into .grad in place (clone keeps the history)
+          leaf.set_grad(old.defined() ? old + g : g.clone());
+        } else if (old.defined() && !old.requires_grad() && old.is_contiguous()) {
           NoGradGuard ng;
-          old.add_(g);  // .grad owns its storage (cloned on first accumulation)
+          old.add_(g);  // .grad owns its storage (cloned on first accumulation); a non-contiguous
+                        // (possibly overlapping, user-set) .grad is replaced out of place below
         } else {
           NoGradGuard ng;
           leaf.set_grad(old.defined() ? (old + g).detach() : g.detach().clone());

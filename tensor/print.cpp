@@ -52,7 +52,7 @@ struct Printer {
     os << "[";
     for (int64_t i = 0; i < sizes[dim]; ++i) {
       if (summarize && sizes[dim] > 2 * kEdgeItems && i == kEdgeItems) {
-        if (dim + 1 == (int64_t)sizes.size()) os << " ...,";
+        if (dim + 1 == (int64_t)sizes.size()) os << " ..., ";
         else os << "\n" << std::string(indent + 1, ' ') << "...,\n" << std::string(indent + 1, ' ');
         i = sizes[dim] - kEdgeItems;
       }

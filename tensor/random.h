@@ -28,7 +28,10 @@ Generator& default_generator();
 void manual_seed(uint64_t seed);
 
 // The Philox block function: 4 uint32 outputs for (key = seed, counter).
+// The counter is {lo32(counter), hi32(counter), 0, 0} and the key {lo32(seed), hi32(seed)}.
 void philox4x32(uint64_t seed, uint64_t counter, uint32_t out[4]);
+// The full Philox4x32-10 block function (Random123's philox4x32_R(10, ctr, key)).
+void philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 // 32 random bits -> float in [0, 1) (24 bits) and double in [0,1) (from two draws).
 inline float uint32_to_unit_float(uint32_t x) { return (x >> 8) * (1.0f / 16777216.0f); }
 

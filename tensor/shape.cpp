@@ -65,6 +65,10 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
 
 std::vector<int64_t> wrap_dims(const std::vector<int64_t>& dims, int64_t ndim, const char* op) {
   std::vector<int64_t> out;
+  if (ndim == 0) {  // a 0-d tensor accepts dim 0 / -1, which name no actual dim
+    for (auto d : dims) (void)wrap_dim(d, ndim, op);
+    return out;
+  }
   if (dims.empty()) {
     for (int64_t i = 0; i < ndim; ++i) out.push_back(i);
     return out;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 #include <cstring>
 #include <numeric>
 
@@ -73,12 +74,27 @@ Tensor full(const Shape& shape, double value, TensorOptions opts) {
 Tensor zeros(const Shape& shape, TensorOptions opts) { return full(shape, 0.0, opts); }
 Tensor ones(const Shape& shape, TensorOptions opts) { return full(shape, 1.0, opts); }
 Tensor scalar_tensor(double value, TensorOptions opts) { return full({}, value, opts); }
+namespace {
+// Moves a freshly built CPU tensor to opts.device and applies opts.requires_grad.
+Tensor finish(Tensor t, const TensorOptions& opts) {
+  Tensor r = t.to(opts.device);
+  if (opts.requires_grad) r.requires_grad_();
+  return r;
+}
+// double -> element type; bool is "non-zero" (a plain cast would turn 0.5 into false)
+template <class T>
+T element_cast(double v) {
+  if constexpr (std::is_same_v<T, uint8_t>) return v != 0.0 ? 1 : 0;
+  else return static_cast<T>(v);
+}
+}  // namespace
+
 Tensor eye(int64_t n, TensorOptions opts) {
   Tensor t = zeros({n, n}, TensorOptions(opts.dtype));
   DUEL_DISPATCH_ALL(t.dtype(), "eye", [&] {
     for (int64_t i = 0; i < n; ++i) t.data<scalar_t>()[i * n + i] = 1;
   });
-  return t.to(opts.device);
+  return finish(t, opts);
 }
 Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), TensorOptions(t.dtype(), t.device())); }
 Tensor ones_like(const Tensor& t) { return ones(t.sizes(), TensorOptions(t.dtype(), t.device())); }
@@ -90,9 +106,9 @@ Tensor arange(double start, double end, double step, TensorOptions opts) {
   int64_t n = std::max<int64_t>(0, (int64_t)std::ceil((end - start) / step));
   Tensor t = empty({n}, TensorOptions(opts.dtype));
   DUEL_DISPATCH_ALL(t.dtype(), "arange", [&] {
-    for (int64_t i = 0; i < n; ++i) t.data<scalar_t>()[i] = static_cast<scalar_t>(start + i * step);
+    for (int64_t i = 0; i < n; ++i) t.data<scalar_t>()[i] = element_cast<scalar_t>(start + i * step);
   });
-  return t.to(opts.device);
+  return finish(t, opts);
 }
 
 Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
@@ -102,7 +118,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
     for (int64_t i = 0; i < steps; ++i)
       t.data<scalar_t>()[i] = static_cast<scalar_t>(steps == 1 ? start : start + (end - start) * i / (steps - 1));
   });
-  return t.to(opts.device);
+  return finish(t, opts);
 }
 
 namespace {
@@ -114,11 +130,9 @@ Tensor from_values(const std::vector<V>& values, const Shape& shape_in, TensorOp
   Tensor t = empty(shape, TensorOptions(opts.dtype));
   DUEL_DISPATCH_ALL(t.dtype(), "from_vector", [&] {
     scalar_t* p = t.data<scalar_t>();
-    for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<scalar_t>(values[i]);
+    for (size_t i = 0; i < values.size(); ++i) p[i] = element_cast<scalar_t>((double)values[i]);
   });
-  Tensor r = t.to(opts.device);
-  if (opts.requires_grad) r.requires_grad_();
-  return r;
+  return finish(t, opts);
 }
 }  // namespace
 

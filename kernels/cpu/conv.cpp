@@ -44,11 +44,17 @@
 // This is the layout PyTorch's slow_conv2d uses too: coarse-grained, no
 // synchronisation inside the batch loop.
 //
-// Mode "gemm" (N == 1, or called from inside a parallel region): one block of
-// samples at a time; im2col / col2im are parallel over (sample, channel)
-// planes, and the GEMM itself is parallelised by Eigen (OpenMP inside Eigen),
-// or, when there are at least as many groups as threads, we run one group per
-// thread with single-threaded GEMMs.
+// Mode "gemm" (N == 1): one block of samples at a time; im2col / col2im are
+// parallel over (sample, channel) planes, and the GEMM itself is parallelised
+// by Eigen (OpenMP inside Eigen), or, when there are at least as many groups
+// as threads, we run one group per thread with single-threaded GEMMs.
+// Called from inside someone else's parallel region, everything runs serially
+// on the calling thread (no nested teams).
+//
+// im2col itself: for wide outputs, one memcpy / strided copy per (tap, output
+// row); for narrow outputs (outW < 16, the DCGAN case) the plane is copied
+// into a zero-bordered scratch plane and gathered through a precomputed offset
+// table, which is branch-free and has no per-row overhead (see Im2colPlan).
 #include "conv.h"
 
 #include <Eigen/Core>
@@ -80,7 +86,7 @@ template <class T>
 using ConstMatrixView = Eigen::Map<const RowMatrix<T>>;
 
 // Per-thread scratch buffers, grown on demand and reused across calls.
-enum ScratchSlot { kColumns = 0, kGemmOutput = 1, kWeightAccumulator = 2, kNumSlots = 3 };
+enum ScratchSlot { kColumns = 0, kGemmOutput = 1, kWeightAccumulator = 2, kPaddedPlane = 3, kNumSlots = 4 };
 template <class T>
 T* thread_scratch(ScratchSlot slot, int64_t count) {
   static thread_local std::vector<T> buffers[kNumSlots];
@@ -91,32 +97,6 @@ T* thread_scratch(ScratchSlot slot, int64_t count) {
     buffer.resize(static_cast<size_t>(count));
   }
   return buffer.data();
-}
-
-// Sizes derived from the geometry.
-struct ConvLayout {
-  int64_t in_per_group;    // Cg = C / groups
-  int64_t out_per_group;   // Og = O / groups
-  int64_t kernel_area;     // kH * kW
-  int64_t rows_per_group;  // Kg = Cg * kH * kW
-  int64_t rows;            // K = C * kH * kW (all groups)
-  int64_t out_pixels;      // P = outH * outW
-  int64_t in_pixels;       // H * W
-  bool pointwise;          // 1x1, stride 1, no padding, same size: col == x
-};
-
-ConvLayout make_layout(const Conv2dGeometry& g) {
-  ConvLayout L;
-  L.in_per_group = g.C / g.groups;
-  L.out_per_group = g.O / g.groups;
-  L.kernel_area = g.kH * g.kW;
-  L.rows_per_group = L.in_per_group * L.kernel_area;
-  L.rows = g.C * L.kernel_area;
-  L.out_pixels = g.outH * g.outW;
-  L.in_pixels = g.H * g.W;
-  L.pointwise = g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 &&
-                g.padW == 0 && g.outH == g.H && g.outW == g.W;
-  return L;
 }
 
 // Range [lo, hi) of output coordinates o for which i = o*stride + offset lies in
@@ -131,63 +111,166 @@ inline void valid_output_range(int64_t offset, int64_t stride, int64_t size, int
   lo = std::min(lo, hi);
 }
 
+// How one kernel tap (ki, kj) maps output pixels to input pixels: output rows
+// [oh_lo, oh_hi) x columns [ow_lo, ow_hi) read input (oh*sH + h_offset,
+// ow*sW + w_offset); all other outputs read padding (0).
+struct TapWindow {
+  int64_t oh_lo, oh_hi, ow_lo, ow_hi, h_offset, w_offset;
+};
+
+// Per-call precomputation shared by all planes. Two im2col strategies:
+//  - rows (wide outputs): per tap and output row, one memcpy / strided copy.
+//  - table (narrow outputs, e.g. 7x7 or 3x3 maps, where per-row overhead
+//    would dominate): the plane is first copied into a small zero-bordered
+//    scratch plane [padded_H, padded_W], and a [kH*kW, P] table of offsets
+//    into it turns im2col into one branch-free flat gather per plane (and
+//    col2im into one branch-free scatter-add plus a copy back).
+struct Im2colPlan {
+  std::vector<TapWindow> taps;      // kH*kW entries
+  std::vector<int32_t> src_offset;  // [kH*kW, P] offsets into the padded plane, when use_table
+  int64_t padded_H = 0, padded_W = 0;
+  bool use_table = false;
+  bool table_reads_plane = false;  // no padding needed: offsets index x's plane directly
+};
+
+Im2colPlan make_im2col_plan(const Conv2dGeometry& g) {
+  Im2colPlan plan;
+  plan.taps.resize(static_cast<size_t>(g.kH * g.kW));
+  for (int64_t ki = 0; ki < g.kH; ++ki)
+    for (int64_t kj = 0; kj < g.kW; ++kj) {
+      TapWindow& t = plan.taps[ki * g.kW + kj];
+      t.h_offset = ki * g.dilH - g.padH;
+      t.w_offset = kj * g.dilW - g.padW;
+      valid_output_range(t.h_offset, g.strideH, g.H, g.outH, t.oh_lo, t.oh_hi);
+      valid_output_range(t.w_offset, g.strideW, g.W, g.outW, t.ow_lo, t.ow_hi);
+    }
+  const int64_t P = g.outH * g.outW;
+  // The padded plane covers every tap of every window: rows [-padH, last),
+  // last = max(H, furthest tap + 1).
+  plan.padded_H = g.padH + std::max(g.H, (g.outH - 1) * g.strideH + (g.kH - 1) * g.dilH - g.padH + 1);
+  plan.padded_W = g.padW + std::max(g.W, (g.outW - 1) * g.strideW + (g.kW - 1) * g.dilW - g.padW + 1);
+  plan.use_table = g.outW < 16 && plan.padded_H * plan.padded_W <= (int64_t(1) << 16);
+  plan.table_reads_plane = g.padH == 0 && g.padW == 0 && plan.padded_H == g.H && plan.padded_W == g.W;
+  if (plan.use_table) {
+    plan.src_offset.resize(static_cast<size_t>(g.kH * g.kW * P));
+    for (int64_t ki = 0; ki < g.kH; ++ki)
+      for (int64_t kj = 0; kj < g.kW; ++kj)
+        for (int64_t oh = 0; oh < g.outH; ++oh)
+          for (int64_t ow = 0; ow < g.outW; ++ow)
+            plan.src_offset[(ki * g.kW + kj) * P + oh * g.outW + ow] = static_cast<int32_t>(
+                (oh * g.strideH + ki * g.dilH) * plan.padded_W + ow * g.strideW + kj * g.dilW);
+  }
+  return plan;
+}
+
 // Writes the kH*kW rows of input channel plane `x_plane` [H, W] into `col`
 // (row r = ki*kW + kj at col + r*row_stride, P entries each).
 template <class T>
-void im2col_plane(const T* x_plane, T* col, int64_t row_stride, const Conv2dGeometry& g) {
-  for (int64_t ki = 0; ki < g.kH; ++ki) {
-    int64_t oh_lo, oh_hi;
-    const int64_t h_offset = ki * g.dilH - g.padH;
-    valid_output_range(h_offset, g.strideH, g.H, g.outH, oh_lo, oh_hi);
-    for (int64_t kj = 0; kj < g.kW; ++kj) {
-      int64_t ow_lo, ow_hi;
-      const int64_t w_offset = kj * g.dilW - g.padW;
-      valid_output_range(w_offset, g.strideW, g.W, g.outW, ow_lo, ow_hi);
-      T* dst_row = col + (ki * g.kW + kj) * row_stride;
-      std::fill(dst_row, dst_row + oh_lo * g.outW, T(0));
-      for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-        T* dst = dst_row + oh * g.outW;
-        const T* src = x_plane + (oh * g.strideH + h_offset) * g.W + w_offset;
-        for (int64_t ow = 0; ow < ow_lo; ++ow) dst[ow] = T(0);
-        if (g.strideW == 1) {
-          std::memcpy(dst + ow_lo, src + ow_lo, sizeof(T) * (ow_hi - ow_lo));
-        } else {
-          const int64_t sw = g.strideW;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
-        }
-        for (int64_t ow = ow_hi; ow < g.outW; ++ow) dst[ow] = T(0);
-      }
-      std::fill(dst_row + oh_hi * g.outW, dst_row + g.outH * g.outW, T(0));
+void im2col_plane(const T* x_plane, T* col, int64_t row_stride, const Conv2dGeometry& g,
+                  const Im2colPlan& plan) {
+  const int64_t P = g.outH * g.outW;
+  const int64_t taps = static_cast<int64_t>(plan.taps.size());
+  if (plan.use_table) {
+    const T* padded = x_plane;
+    if (!plan.table_reads_plane) {
+      T* buffer = thread_scratch<T>(kPaddedPlane, plan.padded_H * plan.padded_W);
+      std::fill(buffer, buffer + plan.padded_H * plan.padded_W, T(0));
+      for (int64_t h = 0; h < g.H; ++h)
+        std::memcpy(buffer + (h + g.padH) * plan.padded_W + g.padW, x_plane + h * g.W, sizeof(T) * g.W);
+      padded = buffer;
     }
+    for (int64_t r = 0; r < taps; ++r) {
+      const int32_t* offset = plan.src_offset.data() + r * P;
+      T* dst = col + r * row_stride;
+      for (int64_t p = 0; p < P; ++p) dst[p] = padded[offset[p]];
+    }
+    return;
+  }
+  for (int64_t r = 0; r < taps; ++r) {
+    const TapWindow& t = plan.taps[r];
+    T* dst_row = col + r * row_stride;
+    std::fill(dst_row, dst_row + t.oh_lo * g.outW, T(0));
+    for (int64_t oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+      T* dst = dst_row + oh * g.outW;
+      const T* src = x_plane + (oh * g.strideH + t.h_offset) * g.W + t.w_offset;
+      for (int64_t ow = 0; ow < t.ow_lo; ++ow) dst[ow] = T(0);
+      if (g.strideW == 1) {
+        std::memcpy(dst + t.ow_lo, src + t.ow_lo, sizeof(T) * (t.ow_hi - t.ow_lo));
+      } else {
+        const int64_t sw = g.strideW;
+        for (int64_t ow = t.ow_lo; ow < t.ow_hi; ++ow) dst[ow] = src[ow * sw];
+      }
+      for (int64_t ow = t.ow_hi; ow < g.outW; ++ow) dst[ow] = T(0);
+    }
+    std::fill(dst_row + t.oh_hi * g.outW, dst_row + P, T(0));
   }
 }
 
 // Adjoint of im2col_plane: gx_plane [H, W] = sum of the kH*kW rows scattered
 // back to the pixels they were read from. gx_plane is overwritten.
 template <class T>
-void col2im_plane(const T* col, int64_t row_stride, T* gx_plane, const Conv2dGeometry& g) {
+void col2im_plane(const T* col, int64_t row_stride, T* gx_plane, const Conv2dGeometry& g,
+                  const Im2colPlan& plan) {
+  const int64_t P = g.outH * g.outW;
+  const int64_t taps = static_cast<int64_t>(plan.taps.size());
+  if (plan.use_table) {
+    T* padded = plan.table_reads_plane ? gx_plane
+                                       : thread_scratch<T>(kPaddedPlane, plan.padded_H * plan.padded_W);
+    std::fill(padded, padded + plan.padded_H * plan.padded_W, T(0));
+    for (int64_t r = 0; r < taps; ++r) {
+      const int32_t* offset = plan.src_offset.data() + r * P;
+      const T* src = col + r * row_stride;
+      for (int64_t p = 0; p < P; ++p) padded[offset[p]] += src[p];
+    }
+    if (plan.table_reads_plane) return;
+    for (int64_t h = 0; h < g.H; ++h)
+      std::memcpy(gx_plane + h * g.W, padded + (h + g.padH) * plan.padded_W + g.padW, sizeof(T) * g.W);
+    return;
+  }
   std::fill(gx_plane, gx_plane + g.H * g.W, T(0));
-  for (int64_t ki = 0; ki < g.kH; ++ki) {
-    int64_t oh_lo, oh_hi;
-    const int64_t h_offset = ki * g.dilH - g.padH;
-    valid_output_range(h_offset, g.strideH, g.H, g.outH, oh_lo, oh_hi);
-    for (int64_t kj = 0; kj < g.kW; ++kj) {
-      int64_t ow_lo, ow_hi;
-      const int64_t w_offset = kj * g.dilW - g.padW;
-      valid_output_range(w_offset, g.strideW, g.W, g.outW, ow_lo, ow_hi);
-      const T* src_row = col + (ki * g.kW + kj) * row_stride;
-      for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-        const T* src = src_row + oh * g.outW;
-        T* dst = gx_plane + (oh * g.strideH + h_offset) * g.W + w_offset;
-        if (g.strideW == 1) {
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += src[ow];
-        } else {
-          const int64_t sw = g.strideW;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * sw] += src[ow];
-        }
+  for (int64_t r = 0; r < taps; ++r) {
+    const TapWindow& t = plan.taps[r];
+    const T* src_row = col + r * row_stride;
+    for (int64_t oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+      const T* src = src_row + oh * g.outW;
+      T* dst = gx_plane + (oh * g.strideH + t.h_offset) * g.W + t.w_offset;
+      if (g.strideW == 1) {
+        for (int64_t ow = t.ow_lo; ow < t.ow_hi; ++ow) dst[ow] += src[ow];
+      } else {
+        const int64_t sw = g.strideW;
+        for (int64_t ow = t.ow_lo; ow < t.ow_hi; ++ow) dst[ow * sw] += src[ow];
       }
     }
   }
+}
+
+// Sizes derived from the geometry.
+struct ConvLayout {
+  int64_t in_per_group;    // Cg = C / groups
+  int64_t out_per_group;   // Og = O / groups
+  int64_t kernel_area;     // kH * kW
+  int64_t rows_per_group;  // Kg = Cg * kH * kW
+  int64_t rows;            // K = C * kH * kW (all groups)
+  int64_t out_pixels;      // P = outH * outW
+  int64_t in_pixels;       // H * W
+  bool pointwise;          // 1x1, stride 1, no padding, same size: col == x
+  Im2colPlan im2col;
+};
+
+
+ConvLayout make_layout(const Conv2dGeometry& g) {
+  ConvLayout L;
+  L.in_per_group = g.C / g.groups;
+  L.out_per_group = g.O / g.groups;
+  L.kernel_area = g.kH * g.kW;
+  L.rows_per_group = L.in_per_group * L.kernel_area;
+  L.rows = g.C * L.kernel_area;
+  L.out_pixels = g.outH * g.outW;
+  L.in_pixels = g.H * g.W;
+  L.pointwise = g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 &&
+                g.padW == 0 && g.outH == g.H && g.outW == g.W;
+  L.im2col = make_im2col_plan(g);
+  return L;
 }
 
 // im2col of samples [n0, n0+nb) into col [K, nb*P].
@@ -199,7 +282,7 @@ void im2col_block(const T* x, T* col, int64_t n0, int64_t nb, const Conv2dGeomet
   auto one_plane = [&](int64_t plane) {
     const int64_t n = plane / g.C, c = plane % g.C;
     im2col_plane(x + ((n0 + n) * g.C + c) * L.in_pixels,
-                 col + c * L.kernel_area * row_stride + n * L.out_pixels, row_stride, g);
+                 col + c * L.kernel_area * row_stride + n * L.out_pixels, row_stride, g, L.im2col);
   };
   if (parallel) {
 #pragma omp parallel for schedule(static)
@@ -218,7 +301,7 @@ void col2im_block(const T* col, T* gx, int64_t n0, int64_t nb, const Conv2dGeome
   auto one_plane = [&](int64_t plane) {
     const int64_t n = plane / g.C, c = plane % g.C;
     col2im_plane(col + c * L.kernel_area * row_stride + n * L.out_pixels, row_stride,
-                 gx + ((n0 + n) * g.C + c) * L.in_pixels, g);
+                 gx + ((n0 + n) * g.C + c) * L.in_pixels, g, L.im2col);
   };
   if (parallel) {
 #pragma omp parallel for schedule(static)

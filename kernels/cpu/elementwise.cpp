@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/cpu/loops.h"
 
@@ -109,9 +111,22 @@ void map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
                   });
 }
 
+// double -> T; integral types saturate (so clamp_min(int_tensor, lo) with hi = +inf works; a plain cast of inf is UB)
+template <class T>
+T saturate_cast(double v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(v);
+  } else {
+    if (std::isnan(v)) return T(0);
+    if (v <= (double)std::numeric_limits<T>::lowest()) return std::numeric_limits<T>::lowest();
+    if (v >= (double)std::numeric_limits<T>::max()) return std::numeric_limits<T>::max();
+    return static_cast<T>(v);
+  }
+}
+
 template <class T>
 void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
-  const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
+  const T a = saturate_cast<T>(p.a), b = saturate_cast<T>(p.b);
   switch (op) {
     case UnaryOp::Neg: return map1<T, T>(out, in, [](T v) { return T(-v); });
     case UnaryOp::Abs: return map1<T, T>(out, in, [](T v) { return v < 0 ? T(-v) : v; });
@@ -228,7 +243,10 @@ void copy(const Tensor& src, Tensor& dst) {
     using To = scalar_t;
     DUEL_DISPATCH_ALL(src.dtype(), "copy", [&] {
       using Ti = scalar_t;
-      map1<To, Ti>(dst, src, [](Ti v) { return static_cast<To>(v); });
+      if constexpr (std::is_same_v<To, uint8_t>)  // bool: any non-zero value is true
+        map1<To, Ti>(dst, src, [](Ti v) { return uint8_t(v != Ti(0)); });
+      else
+        map1<To, Ti>(dst, src, [](Ti v) { return static_cast<To>(v); });
     });
   });
 }
@@ -236,7 +254,7 @@ void copy(const Tensor& src, Tensor& dst) {
 void fill(Tensor& dst, double value) {
   DUEL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
     using T = scalar_t;
-    T v = static_cast<T>(value);
+    T v = std::is_same_v<T, uint8_t> ? T(value != 0.0) : static_cast<T>(value);  // bool: non-zero is true
     T* o = dst.data<T>();
     std::array<Shape, 1> st{dst.strides()};
     for_each_row<1>(dst.sizes(), st, [&](const std::array<int64_t, 1>& off, int64_t n, const std::array<int64_t, 1>& s) {

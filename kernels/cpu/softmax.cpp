@@ -44,8 +44,9 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
       double sum = 0.0;
       if (log_softmax) {
         for (int64_t d = 0; d < D; ++d) sum += double(std::exp(xr[d] - max_value));
-        const T shift = T(double(max_value) + std::log(sum));
-        for (int64_t d = 0; d < D; ++d) yr[d] = xr[d] - shift;
+        // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds at the scale of |max|
+        const T log_sum = T(std::log(sum));
+        for (int64_t d = 0; d < D; ++d) yr[d] = (xr[d] - max_value) - log_sum;
       } else {
         for (int64_t d = 0; d < D; ++d) {
           const T e = std::exp(xr[d] - max_value);
@@ -84,12 +85,12 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
         const T* xr = xb + d * inner;
         for (int64_t i = 0; i < width; ++i) sum[i] += double(std::exp(xr[i] - max_value[i]));
       }
-      T shift[kInnerBlock];
-      for (int64_t i = 0; i < width; ++i) shift[i] = T(double(max_value[i]) + std::log(sum[i]));
+      T log_sum[kInnerBlock];
+      for (int64_t i = 0; i < width; ++i) log_sum[i] = T(std::log(sum[i]));
       for (int64_t d = 0; d < D; ++d) {
         const T* xr = xb + d * inner;
         T* yr = yb + d * inner;
-        for (int64_t i = 0; i < width; ++i) yr[i] = xr[i] - shift[i];
+        for (int64_t i = 0; i < width; ++i) yr[i] = (xr[i] - max_value[i]) - log_sum[i];
       }
     } else {
       for (int64_t d = 0; d < D; ++d) {

@@ -24,7 +24,10 @@ namespace duel {
 namespace {
 
 int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  // floor division: C++ '/' truncates toward zero, which would turn a window up to stride-1
+  // larger than the padded input into an output of size 1
+  return span < 0 ? 0 : span / stride + 1;
 }
 
 void check_options(const Conv2dOptions& o, const char* op) {
@@ -66,7 +69,10 @@ void check_pair(const Tensor& a, const Tensor& b, const char* op) {
              dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
 }
 
-Tensor conv2d_primitive(const Tensor& x, const Tensor& w, const Conv2dOptions& o);
+// out_hw: the output's spatial size when the caller knows it (the backward formulas: a
+// conv_transpose's input size is not always recoverable from its output size, e.g. when
+// output_padding >= stride); otherwise computed from the input size.
+Tensor conv2d_primitive(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Shape& out_hw = {});
 
 }  // namespace
 
@@ -81,7 +87,8 @@ Tensor conv2d_input_grad(const Tensor& gy, const Tensor& w, const Shape& input_s
   });
   SavedTensor sgy(gy, "conv2d_input_grad"), sw(w, "conv2d_input_grad");
   return autograd::record("conv2d_input_grad", gx, {gy, w}, [sgy, sw, o](const Tensor& gg, const NeedsGrad& needs) {
-    Tensor d_gy = needs[0] ? conv2d_primitive(gg, sw.get(), o) : Tensor();
+    const Shape& gys = sgy.get().sizes();
+    Tensor d_gy = needs[0] ? conv2d_primitive(gg, sw.get(), o, {gys[2], gys[3]}) : Tensor();
     Tensor d_w = needs[1] ? conv2d_weight_grad(gg, sgy.get(), sw.get().sizes(), o) : Tensor();
     return TensorList{d_gy, d_w};
   });
@@ -99,19 +106,20 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& gy, const Shape& weight
   SavedTensor sx(x, "conv2d_weight_grad"), sgy(gy, "conv2d_weight_grad");
   return autograd::record("conv2d_weight_grad", gw, {x, gy}, [sx, sgy, o](const Tensor& gg, const NeedsGrad& needs) {
     Tensor d_x = needs[0] ? conv2d_input_grad(sgy.get(), gg, sx.get().sizes(), o) : Tensor();
-    Tensor d_gy = needs[1] ? conv2d_primitive(sx.get(), gg, o) : Tensor();
+    const Shape& gys = sgy.get().sizes();
+    Tensor d_gy = needs[1] ? conv2d_primitive(sx.get(), gg, o, {gys[2], gys[3]}) : Tensor();
     return TensorList{d_x, d_gy};
   });
 }
 
 namespace {
 
-Tensor conv2d_primitive(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+Tensor conv2d_primitive(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Shape& out_hw) {
   check_pair(x, w, "conv2d");
   const Shape& xs = x.sizes();
   const Shape& ws = w.sizes();
-  int64_t oh = conv_out_size(xs[2], ws[2], o.stride[0], o.padding[0], o.dilation[0]);
-  int64_t ow = conv_out_size(xs[3], ws[3], o.stride[1], o.padding[1], o.dilation[1]);
+  int64_t oh = out_hw.empty() ? conv_out_size(xs[2], ws[2], o.stride[0], o.padding[0], o.dilation[0]) : out_hw[0];
+  int64_t ow = out_hw.empty() ? conv_out_size(xs[3], ws[3], o.stride[1], o.padding[1], o.dilation[1]) : out_hw[1];
   DUEL_CHECK(oh > 0 && ow > 0, "conv2d: input of shape ", shape_str(xs), " is too small for kernel ", ws[2], "x",
              ws[3], " with padding (", o.padding[0], ", ", o.padding[1], ") and dilation (", o.dilation[0], ", ",
              o.dilation[1], "): the output would be ", oh, "x", ow);
@@ -183,6 +191,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dOptions& opt) {
   DUEL_CHECK(x.dim() == 3 && weight.dim() == 3, "conv1d: expected input [N, C, L] and weight [O, C/groups, k], got ",
              shape_str(x.sizes()), " and ", shape_str(weight.sizes()));
+  // checked here too, so that the message names the 3-D shapes the caller passed
+  DUEL_CHECK(opt.groups > 0 && x.size(1) == weight.size(1) * opt.groups, "conv1d: input of shape ",
+             shape_str(x.sizes()), " has ", x.size(1), " channels but the weight of shape ", shape_str(weight.sizes()),
+             " with groups=", opt.groups, " expects ", weight.size(1) * opt.groups);
   return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, as_2d(opt)).squeeze(2);
 }
 
@@ -190,6 +202,8 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
   DUEL_CHECK(x.dim() == 3 && weight.dim() == 3,
              "conv_transpose1d: expected input [N, C, L] and weight [C_in, C_out/groups, k], got ",
              shape_str(x.sizes()), " and ", shape_str(weight.sizes()));
+  DUEL_CHECK(x.size(1) == weight.size(0), "conv_transpose1d: input of shape ", shape_str(x.sizes()), " has ",
+             x.size(1), " channels but the weight of shape ", shape_str(weight.sizes()), " expects ", weight.size(0));
   return conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, as_2d(opt)).squeeze(2);
 }
 

@@ -45,6 +45,7 @@ Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, double alph
   Shape shape = broadcast_shapes(a.sizes(), b.sizes(), name);
   bool cmp = binary_op_is_comparison(op);
   if (!cmp && dt == kBool) dt = kInt64;  // arithmetic on masks counts in int64
+  if (op == BinaryOp::Div && !is_floating(dt)) dt = kFloat32;  // true division, as in PyTorch
   Tensor out = empty(shape, TensorOptions(cmp ? kBool : dt, a.device()));
   DUEL_KERNEL(a.device(), binary, op, cast_raw(a, dt), cast_raw(b, dt), out, alpha);
   return out;
@@ -285,7 +286,10 @@ Tensor prelu(const Tensor& a, const Tensor& weight) {
   return where(a > 0.0, a, w * a);
 }
 
-Tensor elu(const Tensor& a, double alpha) { return where(a > 0.0, a, (exp(a) - 1.0) * alpha); }
+Tensor elu(const Tensor& a, double alpha) {
+  // exp of the clamped input: exp(a) of a large positive a would overflow, and 0 * inf = NaN in the gradient
+  return where(a > 0.0, a, (exp(clamp_max(a, 0.0)) - 1.0) * alpha);
+}
 
 Tensor tanh(const Tensor& a) {
   Tensor out = floating_unary_forward(UnaryOp::Tanh, a);
@@ -347,8 +351,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Shape shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
   Tensor out = empty(shape, TensorOptions(dt, a.device()));
   DUEL_KERNEL(a.device(), where, cond, cast_raw(a, dt), cast_raw(b, dt), out);
-  Tensor c = cond.detach();
-  return autograd::record("where", out, {a, b}, [c](const Tensor& g, const NeedsGrad& needs) {
+  SavedTensor sc(cond.detach(), "where");  // version-checked: modifying the mask before backward throws
+  return autograd::record("where", out, {a, b}, [sc](const Tensor& g, const NeedsGrad& needs) {
+    const Tensor& c = sc.get();
     Tensor zero = scalar_tensor(0.0, TensorOptions(g.dtype(), g.device()));
     return TensorList{needs[0] ? where(c, g, zero) : Tensor(), needs[1] ? where(c, zero, g) : Tensor()};
   });

@@ -3,6 +3,8 @@
 // reshaped onto it, so the views record the rest of the gradient.
 #include "tensor/ops/linalg.h"
 
+#include <algorithm>
+
 #include "autograd/node.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/dispatch.h"
@@ -30,7 +32,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   DUEL_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got shapes ",
              shape_str(a.sizes()), " and ", shape_str(b.sizes()));
   DUEL_CHECK(a.device() == b.device(), "matmul: expected both tensors on the same device, got ", a.device().str(),
-             " and ", b.device().str());
+             " (shape ", shape_str(a.sizes()), ") and ", b.device().str(), " (shape ", shape_str(b.sizes()), ")");
   DUEL_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()), "matmul: expected two float32 or two float64 tensors, got ",
              dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   const int64_t K = a.size(-1);
@@ -45,16 +47,24 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // fold a's batch dims into M: one GEMM
     Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
     out_shape.push_back(N);
-    return bmm(a.reshape({1, -1, K}), b.unsqueeze(0)).reshape(out_shape);
+    // explicit sizes (not -1): a -1 cannot be inferred when K == 0
+    const int64_t a_rows = shape_numel(Shape(a.sizes().begin(), a.sizes().end() - 1));
+    return bmm(a.reshape({1, a_rows, K}), b.unsqueeze(0)).reshape(out_shape);
   }
   Shape ba(a.sizes().begin(), a.sizes().end() - 2), bb(b.sizes().begin(), b.sizes().end() - 2);
+  for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
+    int64_t da = ba[ba.size() - i], db = bb[bb.size() - i];
+    DUEL_CHECK(da == db || da == 1 || db == 1, "matmul: the batch dims of shapes ", shape_str(a.sizes()), " and ",
+               shape_str(b.sizes()), " cannot be broadcast together (", shape_str(ba), " vs ", shape_str(bb), ")");
+  }
   Shape batch = broadcast_shapes(ba, bb, "matmul");
   Shape ea = batch, eb = batch, out_shape = batch;
   ea.insert(ea.end(), {M, K});
   eb.insert(eb.end(), {K, N});
   out_shape.insert(out_shape.end(), {M, N});
-  Tensor a3 = a.expand(ea).reshape({-1, M, K});
-  Tensor b3 = b.expand(eb).reshape({-1, K, N});
+  const int64_t nb = shape_numel(batch);  // explicit (not -1): M, K or N may be 0
+  Tensor a3 = a.expand(ea).reshape({nb, M, K});
+  Tensor b3 = b.expand(eb).reshape({nb, K, N});
   return bmm(a3, b3).reshape(out_shape);
 }
 

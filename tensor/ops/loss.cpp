@@ -18,6 +18,14 @@ Tensor reduce(const Tensor& t, Reduction r) {
   return t;
 }
 
+// max(log(p), -100) as PyTorch's binary_cross_entropy clamps it, written so that the
+// gradient stays finite where p == 0 (clamp_min(log(p), -100) would backpropagate
+// 0 * (1/0) = NaN there): the clamped entries take log of 1 and get zero gradient.
+Tensor clamped_log(const Tensor& p) {
+  Tensor keep = log(p.detach()) > -100.0;
+  return where(keep, log(where(keep, p, ones_like(p))), full_like(p, -100.0));
+}
+
 void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
   DUEL_CHECK(a.sizes() == b.sizes(), op, ": input of shape ", shape_str(a.sizes()), " and target of shape ",
              shape_str(b.sizes()), " must have the same shape");
@@ -54,7 +62,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, double beta, Re
 
 Tensor binary_cross_entropy(const Tensor& prob, const Tensor& target, Reduction r) {
   check_same_shape(prob, target, "binary_cross_entropy");
-  Tensor l = target * clamp_min(log(prob), -100.0) + (1.0 - target) * clamp_min(log(1.0 - prob), -100.0);
+  Tensor l = target * clamped_log(prob) + (1.0 - target) * clamped_log(1.0 - prob);
   return reduce(-l, r);
 }
 

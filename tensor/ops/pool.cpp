@@ -33,8 +33,11 @@ cpu::Pool2dGeometry pool_geometry(const Tensor& x, const Pool2dOptions& o, const
   DUEL_CHECK(g.kH > 0 && g.kW > 0, op, ": kernel size must be positive");
   DUEL_CHECK(2 * g.padH <= g.kH && 2 * g.padW <= g.kW, op, ": padding (", g.padH, ", ", g.padW,
              ") must be at most half the kernel size (", g.kH, ", ", g.kW, ")");
-  g.outH = (g.H + 2 * g.padH - g.kH) / g.strideH + 1;
-  g.outW = (g.W + 2 * g.padW - g.kW) / g.strideW + 1;
+  // a window larger than the padded input gives no output (C++ '/' truncates toward zero, so
+  // the span must be checked before dividing, or (2 - 3) / 3 + 1 would give 1)
+  const int64_t spanH = g.H + 2 * g.padH - g.kH, spanW = g.W + 2 * g.padW - g.kW;
+  g.outH = spanH < 0 ? 0 : spanH / g.strideH + 1;
+  g.outW = spanW < 0 ? 0 : spanW / g.strideW + 1;
   DUEL_CHECK(g.outH > 0 && g.outW > 0, op, ": input of shape ", shape_str(x.sizes()), " is smaller than the ", g.kH,
              "x", g.kW, " window");
   g.count_include_pad = o.count_include_pad;

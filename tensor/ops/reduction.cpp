@@ -137,6 +137,7 @@ Tensor argmin(const Tensor& a, int64_t dim, bool keepdim) { return min(a.detach(
 
 Tensor logsumexp(const Tensor& a, const Dims& dims_in, bool keepdim) {
   Dims dims = wrap_dims(dims_in, a.dim(), "logsumexp");
+  if (count_of(a.sizes(), dims) == 0) return sum(a, dims, keepdim) + (-INFINITY);  // log(0), as in PyTorch
   // shift by the (constant) max for stability; the shift cancels in the gradient
   Tensor m = amax(a.detach(), dims, true);
   m = where((m - m) == zeros_like(m), m, zeros_like(m));  // rows of +-inf: no shift

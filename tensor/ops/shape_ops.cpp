@@ -38,6 +38,8 @@ void check_index(const Tensor& index, const char* op) {
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim_in) {
   DUEL_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
   const Tensor& first = tensors[0];
+  DUEL_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack); tensor 0 has shape ",
+             shape_str(first.sizes()));
   int64_t dim = wrap_dim(dim_in, first.dim(), "cat");
   Shape out_shape = first.sizes();
   out_shape[dim] = 0;
@@ -104,13 +106,15 @@ std::vector<Tensor> split(const Tensor& a, int64_t split_size, int64_t dim_in) {
   int64_t dim = wrap_dim(dim_in, a.dim(), "split");
   std::vector<int64_t> sizes;
   for (int64_t off = 0; off < a.size(dim); off += split_size) sizes.push_back(std::min(split_size, a.size(dim) - off));
+  if (sizes.empty()) sizes.push_back(0);  // an empty dim splits into one empty piece (as in PyTorch)
   return split_sizes(a, sizes, dim);
 }
 
 std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim) {
   DUEL_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
   int64_t n = a.size(dim);
-  return split(a, std::max<int64_t>(1, (n + chunks - 1) / chunks), dim);
+  if (n == 0) return split_sizes(a, std::vector<int64_t>(chunks, 0), dim);  // as in PyTorch
+  return split(a, (n + chunks - 1) / chunks, dim);
 }
 
 Tensor pad(const Tensor& a, const std::vector<int64_t>& pads, PadMode mode, double value) {
@@ -181,6 +185,7 @@ Tensor repeat(const Tensor& a, const std::vector<int64_t>& repeats) {
 
 Tensor gather(const Tensor& a, int64_t dim_in, const Tensor& index) {
   check_index(index, "gather");
+  DUEL_CHECK(a.dim() > 0, "gather: expected an input with at least one dim, got a 0-d tensor");
   int64_t dim = wrap_dim(dim_in, a.dim(), "gather");
   DUEL_CHECK(index.dim() == a.dim(), "gather: index of shape ", shape_str(index.sizes()),
              " must have as many dims as the input of shape ", shape_str(a.sizes()));
@@ -191,13 +196,15 @@ Tensor gather(const Tensor& a, int64_t dim_in, const Tensor& index) {
   Tensor out = empty(index.sizes(), TensorOptions(a.dtype(), a.device()));
   DUEL_KERNEL(a.device(), gather, a.contiguous(), dim, idx, out);
   Shape in = a.sizes();
-  return autograd::record("gather", out, {a}, [in, dim, idx](const Tensor& g, const NeedsGrad&) {
-    return TensorList{scatter_add(zeros(in, TensorOptions(g.dtype(), g.device())), dim, idx, g)};
+  SavedTensor si(idx, "gather");
+  return autograd::record("gather", out, {a}, [in, dim, si](const Tensor& g, const NeedsGrad&) {
+    return TensorList{scatter_add(zeros(in, TensorOptions(g.dtype(), g.device())), dim, si.get(), g)};
   });
 }
 
 Tensor scatter_add(const Tensor& self, int64_t dim_in, const Tensor& index, const Tensor& src) {
   check_index(index, "scatter_add");
+  DUEL_CHECK(self.dim() > 0, "scatter_add: expected self with at least one dim, got a 0-d tensor");
   int64_t dim = wrap_dim(dim_in, self.dim(), "scatter_add");
   DUEL_CHECK(index.dim() == self.dim() && src.dim() == self.dim(), "scatter_add: self ", shape_str(self.sizes()),
              ", index ", shape_str(index.sizes()), " and src ", shape_str(src.sizes()), " must have the same number of dims");
@@ -212,14 +219,27 @@ Tensor scatter_add(const Tensor& self, int64_t dim_in, const Tensor& index, cons
   Tensor idx = index.contiguous();
   Tensor out = copy_of(self);
   DUEL_KERNEL(self.device(), scatter_add, out, dim, idx, src.contiguous());
-  return autograd::record("scatter_add", out, {self, src}, [dim, idx](const Tensor& g, const NeedsGrad& needs) {
-    return TensorList{g, needs[1] ? gather(g, dim, idx) : Tensor()};
+  Shape src_sizes = src.sizes();
+  SavedTensor si(idx, "scatter_add");
+  return autograd::record("scatter_add", out, {self, src}, [dim, si, src_sizes](const Tensor& g, const NeedsGrad& needs) {
+    Tensor gsrc;
+    if (needs[1]) {
+      const Tensor& idx = si.get();
+      gsrc = gather(g, dim, idx);
+      if (gsrc.sizes() != src_sizes) {  // src may be larger than index: its unused elements get zero
+        std::vector<int64_t> pads;
+        for (int64_t d = (int64_t)src_sizes.size() - 1; d >= 0; --d) pads.insert(pads.end(), {0, src_sizes[d] - idx.size(d)});
+        gsrc = pad(gsrc, pads);
+      }
+    }
+    return TensorList{g, gsrc};
   });
 }
 
 Tensor index_select(const Tensor& a, int64_t dim_in, const Tensor& index) {
   check_index(index, "index_select");
   DUEL_CHECK(index.dim() <= 1, "index_select: expected a 1-D index, got shape ", shape_str(index.sizes()));
+  DUEL_CHECK(a.dim() > 0, "index_select: expected an input with at least one dim, got a 0-d tensor");
   int64_t dim = wrap_dim(dim_in, a.dim(), "index_select");
   Tensor idx = index.reshape({-1}).contiguous();
   Shape out_shape = a.sizes();
@@ -227,13 +247,15 @@ Tensor index_select(const Tensor& a, int64_t dim_in, const Tensor& index) {
   Tensor out = empty(out_shape, TensorOptions(a.dtype(), a.device()));
   DUEL_KERNEL(a.device(), index_select, a.contiguous(), dim, idx, out);
   Shape in = a.sizes();
-  return autograd::record("index_select", out, {a}, [in, dim, idx](const Tensor& g, const NeedsGrad&) {
-    return TensorList{index_add(zeros(in, TensorOptions(g.dtype(), g.device())), dim, idx, g)};
+  SavedTensor si(idx, "index_select");
+  return autograd::record("index_select", out, {a}, [in, dim, si](const Tensor& g, const NeedsGrad&) {
+    return TensorList{index_add(zeros(in, TensorOptions(g.dtype(), g.device())), dim, si.get(), g)};
   });
 }
 
 Tensor index_add(const Tensor& self, int64_t dim_in, const Tensor& index, const Tensor& source) {
   check_index(index, "index_add");
+  DUEL_CHECK(self.dim() > 0, "index_add: expected self with at least one dim, got a 0-d tensor");
   int64_t dim = wrap_dim(dim_in, self.dim(), "index_add");
   Tensor idx = index.reshape({-1}).contiguous();
   Shape expect = self.sizes();
@@ -245,8 +267,9 @@ Tensor index_add(const Tensor& self, int64_t dim_in, const Tensor& index, const 
              dtype_name(source.dtype()));
   Tensor out = copy_of(self);
   DUEL_KERNEL(self.device(), index_add, out, dim, idx, source.contiguous());
-  return autograd::record("index_add", out, {self, source}, [dim, idx](const Tensor& g, const NeedsGrad& needs) {
-    return TensorList{g, needs[1] ? index_select(g, dim, idx) : Tensor()};
+  SavedTensor si(idx, "index_add");
+  return autograd::record("index_add", out, {self, source}, [dim, si](const Tensor& g, const NeedsGrad& needs) {
+    return TensorList{g, needs[1] ? index_select(g, dim, si.get()) : Tensor()};
   });
 }
 

@@ -1,0 +1,109 @@
+// duel_bench: shared declarations between the harness (main.cpp), the duel
+// benchmark bodies (duel_cases.cpp) and the optional libtorch bodies
+// (torch_cases.cpp). Only plain types cross these files, so the libtorch
+// headers are confined to one translation unit.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+// One prepared benchmark body: `run` performs one call of the measured
+// operation on inputs that were allocated when the body was prepared.
+// `out_shape` is the shape of the main result; the harness compares duel's
+// and libtorch's as a cheap check that both time the same operation.
+struct Prepared {
+  std::function<void()> run;
+  std::vector<int64_t> out_shape;
+};
+
+// C[M, N] = A[M, K] * B[K, N]. a_transposed: A is the transpose of a
+// contiguous [K, M] tensor; b_transposed: B is the transpose of a contiguous
+// [N, K] tensor (the layouts of linear's backward and forward).
+struct MatmulSpec {
+  int64_t M, K, N;
+  bool a_transposed = false;
+  bool b_transposed = false;
+};
+
+// y = x W^T + b, x [batch, in], W [out, in]; forward+backward computes the
+// gradients of x, W and b with autograd.
+struct LinearSpec {
+  int64_t batch, in, out;
+};
+
+// A 2-D convolution with square kernel, stride and padding, no bias.
+// Not transposed: x [N, C, H, W], weight [O, C, k, k] -> y [N, O, outH, outW].
+// Transposed (conv_transpose2d): x [N, C, H, W], weight [C, O, k, k] -> y [N, O, outH, outW].
+struct ConvSpec {
+  int64_t N, C, H, W, O, k, stride, pad;
+  bool transposed = false;
+  int64_t out_h() const {
+    return transposed ? (H - 1) * stride - 2 * pad + k : (H + 2 * pad - k) / stride + 1;
+  }
+  int64_t out_w() const {
+    return transposed ? (W - 1) * stride - 2 * pad + k : (W + 2 * pad - k) / stride + 1;
+  }
+  // Multiply-adds x 2 of one pass (forward, input gradient and weight gradient all cost the same).
+  double flops() const {
+    const int64_t pixels = transposed ? H * W : out_h() * out_w();
+    return 2.0 * N * C * O * k * k * pixels;
+  }
+};
+// Forward: y = conv(x, w), no graph recorded.
+// BackwardInput / BackwardWeight: the gradient of x / of w alone, given the
+// output gradient, through the op-level primitive (duel: conv2d_input_grad /
+// conv2d_weight_grad / conv2d; libtorch: at::convolution_backward).
+// ForwardBackward: what a training step does: x and w require grad, y = conv(x, w),
+// y.backward(gy) (both gradients).
+enum class ConvPass { Forward, BackwardInput, BackwardWeight, ForwardBackward };
+
+// Training-mode batch norm (batch statistics, running stats updated) on
+// x [N, C, H, W] with affine weight and bias.
+struct BatchNormSpec {
+  int64_t N, C, H, W;
+};
+enum class BatchNormPass { Forward, ForwardBackward };
+
+// Memory-bound ops on float32 tensors of `rows` x `cols` elements.
+enum class EwOp {
+  Clone,          // y = x.clone()
+  Add,            // y = a + b
+  AddInplace,     // a += b
+  AddOut,         // out = a + b into a preallocated out (duel: the raw CPU kernel; libtorch: add_out)
+  Mul,            // y = a * b
+  Relu,           // y = relu(x)
+  Sigmoid,        // y = sigmoid(x)
+  AddRowBcast,    // y = a[rows, cols] + b[cols]
+  AddColBcast,    // y = a[rows, cols] + b[rows, 1]
+  SumAll,         // s = a.sum()
+  SumDim0,        // s = a.sum(0) -> [cols]
+  SumDim1,        // s = a.sum(1) -> [rows]
+};
+struct EwSpec {
+  EwOp op;
+  int64_t rows, cols;
+};
+
+// duel bodies (duel_cases.cpp).
+void duel_set_threads(int threads);
+Prepared duel_matmul(const MatmulSpec& s);
+Prepared duel_linear(const LinearSpec& s);  // forward + backward
+Prepared duel_conv(const ConvSpec& s, ConvPass pass);
+Prepared duel_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
+Prepared duel_elementwise(const EwSpec& s);
+
+#ifdef DUEL_BENCH_WITH_TORCH
+// libtorch bodies (torch_cases.cpp).
+std::string torch_description();  // version, thread count, backends
+void torch_set_threads(int threads);
+Prepared torch_matmul(const MatmulSpec& s);
+Prepared torch_linear(const LinearSpec& s);
+Prepared torch_conv(const ConvSpec& s, ConvPass pass);
+Prepared torch_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
+Prepared torch_elementwise(const EwSpec& s);
+#endif
+
+}  // namespace bench

@@ -1,0 +1,180 @@
+// duel bodies of the benchmarks: the public API used the way a program would
+// use it (ops, autograd, backward()), plus the raw elementwise kernel for the
+// "out=" row.
+#include <omp.h>
+
+#include <duel/duel.h>
+#include <duel/kernels/cpu/elementwise.h>
+
+#include "bench.h"
+
+namespace bench {
+namespace {
+
+using duel::Tensor;
+
+Tensor randn(const duel::Shape& shape) { return duel::randn(shape); }
+Tensor leaf(const duel::Shape& shape) {
+  Tensor t = duel::randn(shape);
+  t.requires_grad_(true);
+  return t;
+}
+
+duel::Conv2dOptions conv_options(const ConvSpec& s) {
+  duel::Conv2dOptions o;
+  o.set_stride(s.stride).set_padding(s.pad);
+  return o;
+}
+
+}  // namespace
+
+void duel_set_threads(int threads) { omp_set_num_threads(threads); }
+
+Prepared duel_matmul(const MatmulSpec& s) {
+  Tensor a = s.a_transposed ? randn({s.K, s.M}).t() : randn({s.M, s.K});
+  Tensor b = s.b_transposed ? randn({s.N, s.K}).t() : randn({s.K, s.N});
+  Prepared p;
+  p.out_shape = {s.M, s.N};
+  p.run = [a, b] { Tensor c = duel::matmul(a, b); };
+  return p;
+}
+
+Prepared duel_linear(const LinearSpec& s) {
+  Tensor x = leaf({s.batch, s.in}), w = leaf({s.out, s.in}), b = leaf({s.out});
+  Tensor gy = randn({s.batch, s.out});
+  Prepared p;
+  p.out_shape = {s.batch, s.out};
+  p.run = [x, w, b, gy] {
+    x.zero_grad(), w.zero_grad(), b.zero_grad();
+    Tensor y = duel::linear(x, w, b);
+    y.backward(gy);
+  };
+  return p;
+}
+
+Prepared duel_conv(const ConvSpec& s, ConvPass pass) {
+  const duel::Conv2dOptions o = conv_options(s);
+  const duel::Shape x_shape = {s.N, s.C, s.H, s.W};
+  const duel::Shape w_shape = s.transposed ? duel::Shape{s.C, s.O, s.k, s.k} : duel::Shape{s.O, s.C, s.k, s.k};
+  const duel::Shape y_shape = {s.N, s.O, s.out_h(), s.out_w()};
+  Prepared p;
+  switch (pass) {
+    case ConvPass::Forward: {
+      Tensor x = randn(x_shape), w = randn(w_shape);
+      p.out_shape = {y_shape.begin(), y_shape.end()};
+      if (s.transposed)
+        p.run = [x, w, o] { Tensor y = duel::conv_transpose2d(x, w, {}, o); };
+      else
+        p.run = [x, w, o] { Tensor y = duel::conv2d(x, w, {}, o); };
+      break;
+    }
+    case ConvPass::BackwardInput: {
+      Tensor gy = randn(y_shape), w = randn(w_shape);
+      p.out_shape = {x_shape.begin(), x_shape.end()};
+      if (s.transposed)  // the input gradient of conv_transpose2d is conv2d(gy, w)
+        p.run = [gy, w, o] { Tensor gx = duel::conv2d(gy, w, {}, o); };
+      else
+        p.run = [gy, w, o, x_shape] { Tensor gx = duel::conv2d_input_grad(gy, w, x_shape, o); };
+      break;
+    }
+    case ConvPass::BackwardWeight: {
+      Tensor x = randn(x_shape), gy = randn(y_shape);
+      p.out_shape = {w_shape.begin(), w_shape.end()};
+      if (s.transposed)  // conv_transpose2d's weight gradient: conv2d's with the roles of x and gy swapped
+        p.run = [x, gy, o, w_shape] { Tensor gw = duel::conv2d_weight_grad(gy, x, w_shape, o); };
+      else
+        p.run = [x, gy, o, w_shape] { Tensor gw = duel::conv2d_weight_grad(x, gy, w_shape, o); };
+      break;
+    }
+    case ConvPass::ForwardBackward: {
+      Tensor x = leaf(x_shape), w = leaf(w_shape), gy = randn(y_shape);
+      p.out_shape = {y_shape.begin(), y_shape.end()};
+      const bool transposed = s.transposed;
+      p.run = [x, w, gy, o, transposed] {
+        x.zero_grad(), w.zero_grad();
+        Tensor y = transposed ? duel::conv_transpose2d(x, w, {}, o) : duel::conv2d(x, w, {}, o);
+        y.backward(gy);
+      };
+      break;
+    }
+  }
+  return p;
+}
+
+Prepared duel_batch_norm(const BatchNormSpec& s, BatchNormPass pass) {
+  const duel::Shape shape = {s.N, s.C, s.H, s.W};
+  Tensor running_mean = duel::zeros({s.C}), running_var = duel::ones({s.C});
+  Prepared p;
+  p.out_shape = {s.N, s.C, s.H, s.W};
+  if (pass == BatchNormPass::Forward) {
+    Tensor x = randn(shape), w = duel::ones({s.C}), b = duel::zeros({s.C});
+    p.run = [=] { Tensor y = duel::batch_norm(x, w, b, running_mean, running_var, true, 0.1, 1e-5); };
+  } else {
+    Tensor x = leaf(shape), w = duel::ones({s.C}), b = duel::zeros({s.C}), gy = randn(shape);
+    w.requires_grad_(true);
+    b.requires_grad_(true);
+    p.run = [=] {
+      x.zero_grad(), w.zero_grad(), b.zero_grad();
+      Tensor y = duel::batch_norm(x, w, b, running_mean, running_var, true, 0.1, 1e-5);
+      y.backward(gy);
+    };
+  }
+  return p;
+}
+
+Prepared duel_elementwise(const EwSpec& s) {
+  const duel::Shape shape = {s.rows, s.cols};
+  Tensor a = randn(shape);
+  Prepared p;
+  p.out_shape = {s.rows, s.cols};
+  switch (s.op) {
+    case EwOp::Clone: p.run = [a] { Tensor y = a.clone(); }; break;
+    case EwOp::Add: {
+      Tensor b = randn(shape);
+      p.run = [a, b] { Tensor y = a + b; };
+      break;
+    }
+    case EwOp::AddInplace: {
+      Tensor b = duel::full(shape, 1e-30);  // keeps a's values unchanged in float32, no overflow over many calls
+      p.run = [a, b]() mutable { a.add_(b); };
+      break;
+    }
+    case EwOp::AddOut: {
+      Tensor b = randn(shape), out = duel::empty(shape);
+      p.run = [a, b, out]() mutable { duel::cpu::binary(duel::BinaryOp::Add, a, b, out); };
+      break;
+    }
+    case EwOp::Mul: {
+      Tensor b = randn(shape);
+      p.run = [a, b] { Tensor y = a * b; };
+      break;
+    }
+    case EwOp::Relu: p.run = [a] { Tensor y = duel::relu(a); }; break;
+    case EwOp::Sigmoid: p.run = [a] { Tensor y = duel::sigmoid(a); }; break;
+    case EwOp::AddRowBcast: {
+      Tensor b = randn({s.cols});
+      p.run = [a, b] { Tensor y = a + b; };
+      break;
+    }
+    case EwOp::AddColBcast: {
+      Tensor b = randn({s.rows, 1});
+      p.run = [a, b] { Tensor y = a + b; };
+      break;
+    }
+    case EwOp::SumAll:
+      p.out_shape = {};
+      p.run = [a] { Tensor y = duel::sum(a); };
+      break;
+    case EwOp::SumDim0:
+      p.out_shape = {s.cols};
+      p.run = [a] { Tensor y = duel::sum(a, {0}); };
+      break;
+    case EwOp::SumDim1:
+      p.out_shape = {s.rows};
+      p.run = [a] { Tensor y = duel::sum(a, {1}); };
+      break;
+  }
+  return p;
+}
+
+}  // namespace bench

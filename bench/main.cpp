@@ -1,0 +1,540 @@
+// duel_bench: throughput of duel's CPU kernels, side by side with libtorch
+// (when built against it), against the machine's peak.
+//
+//   duel_bench [--filter SUBSTR] [--reps N] [--threads N] [--min-time MS]
+//              [--no-torch] [--markdown] [--list]
+//
+// Compute-bound rows (matmul, linear, conv) report GFLOP/s and the fraction
+// of the estimated peak (cores x GHz x FLOPs/cycle); memory-bound rows
+// (elementwise, reductions, batch norm) report GB/s and the fraction of the
+// copy bandwidth measured at start-up. Each row's time is the median over
+// --reps repetitions; a repetition times a calibrated number of back-to-back
+// calls (at least --min-time ms) after a warm-up. duel and libtorch
+// repetitions are interleaved so that both see the same background load.
+// This is a benchmark, not a test: nothing here asserts on timings.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.h"
+
+namespace bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------
+struct Options {
+  std::string filter;
+  int reps = 7;
+  int threads = 2;
+  double min_time_ms = 20;
+  double flops_per_cycle = 32;  // AVX2: 2 FMA pipes x 8 float lanes x 2 FLOPs
+  bool torch = true;
+  bool markdown = false;
+  bool list = false;
+};
+
+[[noreturn]] void usage(int code) {
+  std::printf(
+      "usage: duel_bench [options]\n"
+      "  --filter S        run only rows whose \"op shape\" contains S (case-insensitive)\n"
+      "  --reps N          repetitions per row; the median is reported (default 7)\n"
+      "  --threads N       threads for duel and libtorch (default: $OMP_NUM_THREADS, else 2)\n"
+      "  --min-time MS     minimum duration of one repetition (default 20)\n"
+      "  --flops-per-cycle F  single-precision FLOPs per cycle per core for the peak estimate (default 32)\n"
+      "  --no-torch        skip the libtorch columns\n"
+      "  --markdown        print the table as Markdown\n"
+      "  --list            list the rows and exit\n");
+  std::exit(code);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    int t = std::atoi(env);
+    if (t > 0) o.threads = t;
+  }
+  auto value = [&](int& i) -> const char* {
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "duel_bench: %s needs a value\n", argv[i]);
+      usage(2);
+    }
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--filter") o.filter = value(i);
+    else if (a == "--reps") o.reps = std::max(1, std::atoi(value(i)));
+    else if (a == "--threads") o.threads = std::max(1, std::atoi(value(i)));
+    else if (a == "--min-time") o.min_time_ms = std::max(0.1, std::atof(value(i)));
+    else if (a == "--flops-per-cycle") o.flops_per_cycle = std::max(1.0, std::atof(value(i)));
+    else if (a == "--no-torch") o.torch = false;
+    else if (a == "--markdown") o.markdown = true;
+    else if (a == "--list") o.list = true;
+    else if (a == "-h" || a == "--help") usage(0);
+    else {
+      std::fprintf(stderr, "duel_bench: unknown argument '%s'\n", a.c_str());
+      usage(2);
+    }
+  }
+  return o;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = (char)std::tolower((unsigned char)c);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Machine description and peaks
+// ---------------------------------------------------------------------------
+struct Machine {
+  std::string model = "unknown CPU";
+  int physical_cores = 0;
+  double ghz = 0;           // the highest clock we can find
+  std::string ghz_source;   // where it came from
+  bool avx512 = false;
+};
+
+Machine describe_machine() {
+  Machine m;
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> physical_ids;
+  int cores_per_socket = 0, logical = 0;
+  double mhz = 0;
+  auto value_of = [](const std::string& l) {
+    auto p = l.find(':');
+    if (p == std::string::npos) return std::string();
+    std::string v = l.substr(p + 1);
+    v.erase(0, v.find_first_not_of(" \t"));
+    return v;
+  };
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) m.model = value_of(line);
+    else if (line.rfind("physical id", 0) == 0) physical_ids.insert(value_of(line));
+    else if (line.rfind("cpu cores", 0) == 0) cores_per_socket = std::atoi(value_of(line).c_str());
+    else if (line.rfind("processor", 0) == 0) ++logical;
+    else if (line.rfind("cpu MHz", 0) == 0) mhz = std::max(mhz, std::atof(value_of(line).c_str()));
+    else if (line.rfind("flags", 0) == 0) m.avx512 = line.find(" avx512f") != std::string::npos;
+  }
+  if (cores_per_socket > 0) m.physical_cores = cores_per_socket * std::max<int>(1, (int)physical_ids.size());
+  if (m.physical_cores <= 0) m.physical_cores = logical > 0 ? logical : (int)std::thread::hardware_concurrency();
+  std::ifstream maxf("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+  double khz = 0;
+  if (maxf >> khz && khz > 0) {
+    m.ghz = khz / 1e6;
+    m.ghz_source = "cpufreq cpuinfo_max_freq";
+  } else {
+    m.ghz = mhz / 1e3;
+    m.ghz_source = "/proc/cpuinfo 'cpu MHz' (no cpufreq: a VM; turbo clocks are not visible)";
+  }
+  return m;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Copy bandwidth: memcpy of a 64 MiB buffer (larger than any L3 here),
+// counted as bytes read + bytes written (the STREAM convention, write-allocate
+// traffic not counted), once single-threaded and once split over `threads`.
+struct CopyBandwidth {
+  double single_gbs = 0, parallel_gbs = 0;
+  double peak() const { return std::max(single_gbs, parallel_gbs); }
+};
+
+CopyBandwidth measure_copy_bandwidth(int threads, int reps) {
+  const size_t n = size_t(16) << 20;  // floats
+  std::vector<float> src(n, 1.0f), dst(n, 0.0f);
+  const double bytes = 2.0 * n * sizeof(float);
+  auto time_one = [&](bool parallel) {
+    auto t0 = Clock::now();
+    if (parallel) {
+#pragma omp parallel num_threads(threads)
+      {
+        const size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+        const size_t chunk = (n + nt - 1) / nt, s = std::min(n, t * chunk), e = std::min(n, s + chunk);
+        if (e > s) std::memcpy(dst.data() + s, src.data() + s, (e - s) * sizeof(float));
+      }
+    } else {
+      std::memcpy(dst.data(), src.data(), n * sizeof(float));
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  CopyBandwidth r;
+  for (int parallel = 0; parallel < 2; ++parallel) {
+    for (int i = 0; i < 3; ++i) time_one(parallel);
+    std::vector<double> t;
+    for (int i = 0; i < std::max(reps, 5) * 2; ++i) t.push_back(time_one(parallel));
+    // the best repetition: bandwidth is a capability, background load only lowers it
+    const double best = *std::min_element(t.begin(), t.end());
+    (parallel ? r.parallel_gbs : r.single_gbs) = bytes / best / 1e9;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+// ---------------------------------------------------------------------------
+enum class Unit { Flops, Bytes };
+
+struct Row {
+  std::string op, shape;
+  Unit unit;
+  double work;  // FLOPs or bytes per call
+  std::function<Prepared()> duel;
+  std::function<Prepared()> torch;  // empty without libtorch
+  std::string key() const { return lower(op + " " + shape); }
+};
+
+std::string dims(std::initializer_list<int64_t> d) {
+  std::string s = "[";
+  for (auto it = d.begin(); it != d.end(); ++it) s += (it == d.begin() ? "" : ",") + std::to_string(*it);
+  return s + "]";
+}
+
+std::vector<Row> make_rows() {
+  std::vector<Row> rows;
+  auto add = [&](std::string op, std::string shape, Unit unit, double work, std::function<Prepared()> d,
+                 std::function<Prepared()> t) {
+    rows.push_back(Row{std::move(op), std::move(shape), unit, work, std::move(d), std::move(t)});
+  };
+#ifdef DUEL_BENCH_WITH_TORCH
+#define TORCH_BODY(...) [=] { return __VA_ARGS__; }
+#else
+#define TORCH_BODY(...) std::function<Prepared()>()
+#endif
+
+  // ---- matmul ----
+  struct MM {
+    MatmulSpec s;
+    const char* what;
+  };
+  const MM matmuls[] = {
+      {{256, 256, 256}, "square"},
+      {{512, 512, 512}, "square"},
+      {{1024, 1024, 1024}, "square"},
+      {{64, 784, 512}, "MLP x@W"},
+      {{64, 784, 512, false, true}, "linear fwd x@W^T"},
+      {{784, 64, 512, true, false}, "linear dW x^T@gy"},
+      {{64, 512, 784}, "linear dx gy@W"},
+      {{32, 1024, 128, false, true}, "DQN head"},
+  };
+  for (const MM& m : matmuls) {
+    const MatmulSpec s = m.s;
+    std::string a = s.a_transposed ? dims({s.K, s.M}) + "^T" : dims({s.M, s.K});
+    std::string b = s.b_transposed ? dims({s.N, s.K}) + "^T" : dims({s.K, s.N});
+    add(std::string("matmul ") + m.what, a + "@" + b, Unit::Flops, 2.0 * s.M * s.N * s.K,
+        [=] { return duel_matmul(s); }, TORCH_BODY(torch_matmul(s)));
+  }
+  // ---- linear forward + backward (autograd) ----
+  for (LinearSpec s : {LinearSpec{64, 784, 512}, LinearSpec{32, 1024, 128}}) {
+    add("linear fwd+bwd", dims({s.batch, s.in}) + "->" + std::to_string(s.out), Unit::Flops,
+        3 * 2.0 * s.batch * s.in * s.out, [=] { return duel_linear(s); }, TORCH_BODY(torch_linear(s)));
+  }
+
+  // ---- convolutions: DCGAN at batch 64 on 28x28, MinAtar DQN at batch 32 ----
+  struct CV {
+    const char* name;
+    ConvSpec s;
+  };
+  const CV convs[] = {
+      {"D1", {64, 1, 28, 28, 64, 4, 2, 1}},
+      {"D2", {64, 64, 14, 14, 128, 4, 2, 1}},
+      {"D3", {64, 128, 7, 7, 256, 4, 2, 1}},
+      {"D4", {64, 256, 3, 3, 1, 3, 1, 0}},
+      {"G1", {64, 100, 1, 1, 256, 4, 1, 0, true}},
+      {"G2", {64, 256, 4, 4, 128, 3, 2, 1, true}},
+      {"G3", {64, 128, 7, 7, 64, 4, 2, 1, true}},
+      {"G4", {64, 64, 14, 14, 1, 4, 2, 1, true}},
+      {"DQN", {32, 4, 10, 10, 16, 3, 1, 0}},
+      {"DQN", {32, 10, 10, 10, 16, 3, 1, 0}},
+  };
+  const struct {
+    ConvPass pass;
+    const char* name;
+    double passes;
+  } conv_passes[] = {{ConvPass::Forward, "fwd", 1},
+                     {ConvPass::BackwardInput, "bwd-input", 1},
+                     {ConvPass::BackwardWeight, "bwd-weight", 1},
+                     {ConvPass::ForwardBackward, "fwd+bwd", 3}};
+  for (const CV& c : convs) {
+    const ConvSpec s = c.s;
+    std::ostringstream shape;
+    shape << c.name << " " << dims({s.N, s.C, s.H, s.W}) << " " << s.C << "->" << s.O << " k" << s.k << "s"
+          << s.stride << "p" << s.pad << " ->" << s.out_h() << "x" << s.out_w();
+    for (const auto& p : conv_passes) {
+      const ConvPass pass = p.pass;
+      add(std::string(s.transposed ? "convT2d " : "conv2d ") + p.name, shape.str(), Unit::Flops,
+          p.passes * s.flops(), [=] { return duel_conv(s, pass); }, TORCH_BODY(torch_conv(s, pass)));
+    }
+  }
+
+  // ---- batch norm, training mode ----
+  for (BatchNormSpec s : {BatchNormSpec{64, 128, 7, 7}, BatchNormSpec{64, 64, 14, 14}}) {
+    const double bytes = 4.0 * s.N * s.C * s.H * s.W;
+    const std::string shape = dims({s.N, s.C, s.H, s.W});
+    // minimal traffic: forward reads x and writes y; backward reads gy and x and writes gx
+    add("batch_norm fwd (train)", shape, Unit::Bytes, 2 * bytes,
+        [=] { return duel_batch_norm(s, BatchNormPass::Forward); },
+        TORCH_BODY(torch_batch_norm(s, BatchNormPass::Forward)));
+    add("batch_norm fwd+bwd", shape, Unit::Bytes, 5 * bytes,
+        [=] { return duel_batch_norm(s, BatchNormPass::ForwardBackward); },
+        TORCH_BODY(torch_batch_norm(s, BatchNormPass::ForwardBackward)));
+  }
+
+  // ---- elementwise and reductions: 16M floats (64 MiB per operand, out of cache) ----
+  const struct {
+    EwOp op;
+    const char* name;
+    double units;  // tensors of the full size read or written
+    int64_t rows, cols;
+  } ews[] = {
+      {EwOp::Clone, "clone", 2, 4096, 4096},
+      {EwOp::Add, "add", 3, 4096, 4096},
+      {EwOp::AddInplace, "add_ (in-place)", 3, 4096, 4096},
+      {EwOp::AddOut, "add (out=, no alloc)", 3, 4096, 4096},
+      {EwOp::Mul, "mul", 3, 4096, 4096},
+      {EwOp::Relu, "relu", 2, 4096, 4096},
+      {EwOp::Sigmoid, "sigmoid", 2, 4096, 4096},
+      {EwOp::AddRowBcast, "add bcast row", 2, 4096, 4096},
+      {EwOp::AddColBcast, "add bcast col", 2, 4096, 4096},
+      {EwOp::SumAll, "sum", 1, 4096, 4096},
+      {EwOp::SumDim0, "sum dim0", 1, 4096, 4096},
+      {EwOp::SumDim1, "sum dim1", 1, 4096, 4096},
+      // DCGAN activation size (1.6 MB, cache resident): per-call overhead and threading
+      {EwOp::Add, "add", 3, 64, 6272},
+      {EwOp::Relu, "relu", 2, 64, 6272},
+      {EwOp::SumDim0, "sum dim0", 1, 64, 6272},
+  };
+  for (const auto& e : ews) {
+    const EwSpec s{e.op, e.rows, e.cols};
+    std::string shape = dims({s.rows, s.cols});
+    if (e.op == EwOp::AddRowBcast) shape += " + " + dims({s.cols});
+    if (e.op == EwOp::AddColBcast) shape += " + " + dims({s.rows, 1});
+    add(e.name, shape, Unit::Bytes, e.units * 4.0 * s.rows * s.cols, [=] { return duel_elementwise(s); },
+        TORCH_BODY(torch_elementwise(s)));
+  }
+#undef TORCH_BODY
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
+// Timing
+// ---------------------------------------------------------------------------
+double time_calls(const std::function<void()>& f, int64_t iters) {
+  auto t0 = Clock::now();
+  for (int64_t i = 0; i < iters; ++i) f();
+  return std::chrono::duration<double>(Clock::now() - t0).count() / (double)iters;
+}
+
+// Warms `f` up (>= 3 calls and >= 50 ms) and returns the number of calls that
+// makes one repetition last at least min_time_ms.
+int64_t calibrate(const std::function<void()>& f, double min_time_ms) {
+  f();
+  auto t0 = Clock::now();
+  int64_t calls = 0;
+  double elapsed = 0;
+  do {
+    f();
+    ++calls;
+    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  } while (calls < 3 || elapsed < 0.05);
+  const double per_call = elapsed / (double)calls;
+  return std::max<int64_t>(1, (int64_t)std::ceil(min_time_ms * 1e-3 / per_call));
+}
+
+struct Result {
+  double duel_ms = NAN, torch_ms = NAN;
+  std::string error;
+};
+
+Result run_row(const Row& row, const Options& opt) {
+  Result r;
+  Prepared d, t;
+  try {
+    d = row.duel();
+    if (opt.torch && row.torch) t = row.torch();
+  } catch (const std::exception& e) {
+    r.error = std::string("setup failed: ") + e.what();
+    return r;
+  }
+  if (t.run && t.out_shape != d.out_shape) r.error = "duel and libtorch result shapes differ";
+  try {
+    const int64_t dn = calibrate(d.run, opt.min_time_ms);
+    const int64_t tn = t.run ? calibrate(t.run, opt.min_time_ms) : 0;
+    std::vector<double> ds, ts;
+    for (int rep = 0; rep < opt.reps; ++rep) {
+      d.run();  // re-warm after the other library ran
+      ds.push_back(time_calls(d.run, dn));
+      if (t.run) {
+        t.run();
+        ts.push_back(time_calls(t.run, tn));
+      }
+    }
+    r.duel_ms = median(ds) * 1e3;
+    if (t.run) r.torch_ms = median(ts) * 1e3;
+  } catch (const std::exception& e) {
+    r.error = std::string("failed: ") + e.what();
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+std::string fmt(const char* f, double v) {
+  if (std::isnan(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string fmt_ms(double ms) {
+  if (std::isnan(ms)) return "-";
+  return fmt(ms < 0.1 ? "%.4f" : ms < 10 ? "%.3f" : "%.2f", ms);
+}
+
+std::string fmt_rate(double v) { return fmt(v < 10 ? "%.2f" : "%.1f", v); }
+
+class Table {
+ public:
+  explicit Table(bool markdown) : markdown_(markdown) {}
+  void add(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  void print() const {
+    if (rows_.empty()) return;
+    std::vector<size_t> width(rows_[0].size(), 0);
+    for (const auto& r : rows_)
+      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (size_t ri = 0; ri < rows_.size(); ++ri) {
+      const auto& r = rows_[ri];
+      std::string line = markdown_ ? "| " : "";
+      for (size_t i = 0; i < r.size(); ++i) {
+        const bool left = i < 2;
+        const std::string pad(width[i] - r[i].size(), ' ');
+        line += left ? r[i] + pad : pad + r[i];
+        if (i + 1 < r.size()) line += markdown_ ? " | " : "  ";
+      }
+      if (markdown_) line += " |";
+      std::puts(line.c_str());
+      if (ri == 0) {
+        std::string sep = markdown_ ? "|" : "";
+        for (size_t i = 0; i < r.size(); ++i) {
+          const std::string dashes(std::max<size_t>(width[i], 2) - 1, '-');
+          if (markdown_) sep += " " + (i < 2 ? ":" + dashes : dashes + ":") + " |";
+          else sep += std::string(width[i], '-') + (i + 1 < r.size() ? "  " : "");
+        }
+        std::puts(sep.c_str());
+      }
+    }
+  }
+
+ private:
+  bool markdown_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  using namespace bench;
+  const Options opt = parse(argc, argv);
+  std::vector<Row> rows = make_rows();
+  if (!opt.filter.empty()) {
+    const std::string f = lower(opt.filter);
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const Row& r) { return r.key().find(f) == std::string::npos; }),
+               rows.end());
+  }
+  if (opt.list) {
+    for (const Row& r : rows) std::printf("%s  %s\n", r.op.c_str(), r.shape.c_str());
+    return 0;
+  }
+  const auto start = Clock::now();
+
+  duel_set_threads(opt.threads);
+  bool with_torch = false;
+#ifdef DUEL_BENCH_WITH_TORCH
+  with_torch = opt.torch;
+  if (with_torch) torch_set_threads(opt.threads);
+#endif
+
+  const Machine m = describe_machine();
+  const int peak_cores = std::min(opt.threads, m.physical_cores);
+  const double peak_gflops = peak_cores * m.ghz * opt.flops_per_cycle;
+  const CopyBandwidth bw = measure_copy_bandwidth(opt.threads, opt.reps);
+
+  std::printf("duel_bench: %d thread(s), median of %d repetitions (each >= %.0f ms)\n", opt.threads, opt.reps,
+              opt.min_time_ms);
+  std::printf("CPU: %s, %d physical core(s), %.2f GHz (%s)%s\n", m.model.c_str(), m.physical_cores, m.ghz,
+              m.ghz_source.c_str(), m.avx512 ? ", AVX-512" : "");
+  std::printf("peak compute (estimate): %d core(s) x %.2f GHz x %.0f FLOP/cycle = %.1f GFLOP/s float32\n",
+              peak_cores, m.ghz, opt.flops_per_cycle, peak_gflops);
+  std::printf("peak memory (measured copy, 64 MiB, read+write bytes): %.1f GB/s with 1 thread, %.1f GB/s with %d\n",
+              bw.single_gbs, bw.parallel_gbs, opt.threads);
+#ifdef DUEL_BENCH_WITH_TORCH
+  if (with_torch) std::printf("%s\n", torch_description().c_str());
+#else
+  std::printf("libtorch: not built (CMake did not find Torch)\n");
+#endif
+  std::printf("%%peak: GFLOP/s rows against the compute peak, GB/s rows against the copy bandwidth (%.1f GB/s).\n"
+              "duel/torch: duel time / libtorch time (below 1: duel is faster).\n\n",
+              bw.peak());
+  std::fflush(stdout);
+
+  Table table(opt.markdown);
+  std::vector<std::string> header = {"op", "shape", "duel ms", "duel rate", "unit", "%peak"};
+  if (with_torch) {
+    for (const char* h : {"torch ms", "torch rate", "duel/torch"}) header.push_back(h);
+  }
+  table.add(header);
+  std::vector<std::string> errors;
+  for (const Row& row : rows) {
+    const Result r = run_row(row, opt);
+    const double drate = row.work / (r.duel_ms * 1e-3) * 1e-9;  // GFLOP/s or GB/s
+    const double trate = row.work / (r.torch_ms * 1e-3) * 1e-9;
+    const double peak = row.unit == Unit::Flops ? peak_gflops : bw.peak();
+    std::vector<std::string> cells = {row.op,
+                                      row.shape,
+                                      fmt_ms(r.duel_ms),
+                                      fmt_rate(drate),
+                                      row.unit == Unit::Flops ? "GFLOP/s" : "GB/s",
+                                      fmt("%.0f%%", 100 * drate / peak)};
+    if (with_torch) {
+      cells.push_back(fmt_ms(r.torch_ms));
+      cells.push_back(fmt_rate(trate));
+      cells.push_back(fmt("%.2f", r.duel_ms / r.torch_ms));
+    }
+    if (!r.error.empty()) errors.push_back(row.op + " " + row.shape + ": " + r.error);
+    table.add(std::move(cells));
+    if (!opt.markdown) {  // progress on stderr, the table goes to stdout at the end
+      std::fprintf(stderr, "  %-24s %-44s duel %s ms%s%s\n", row.op.c_str(), row.shape.c_str(),
+                   fmt_ms(r.duel_ms).c_str(), with_torch ? ", torch " : "",
+                   with_torch ? (fmt_ms(r.torch_ms) + " ms").c_str() : "");
+    }
+  }
+  table.print();
+  for (const std::string& e : errors) std::printf("ERROR: %s\n", e.c_str());
+  std::printf("\ntotal %.1f s\n", std::chrono::duration<double>(Clock::now() - start).count());
+  return errors.empty() ? 0 : 1;
+}

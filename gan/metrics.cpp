@@ -1,0 +1,101 @@
+#include "gan/metrics.h"
+
+#include <Eigen/Dense>
+#include <cmath>
+
+#include "tensor/ops/elementwise.h"
+#include "tensor/ops/nn_ops.h"
+#include "tensor/ops/reduction.h"
+#include "tensor/ops/shape_ops.h"
+#include "tensor/serialize.h"
+
+namespace duel::gan {
+
+JudgeNet::JudgeNet() {
+  trunk_ = std::make_shared<nn::Sequential>();
+  trunk_->emplace_back<nn::Conv2d>(1, 32, 3, 1, 1);
+  trunk_->emplace_back<nn::BatchNorm2d>(32);
+  trunk_->emplace_back<nn::ReLU>();
+  trunk_->emplace_back<nn::MaxPool2d>(2);
+  trunk_->emplace_back<nn::Conv2d>(32, 64, 3, 1, 1);
+  trunk_->emplace_back<nn::BatchNorm2d>(64);
+  trunk_->emplace_back<nn::ReLU>();
+  trunk_->emplace_back<nn::MaxPool2d>(2);
+  trunk_->emplace_back<nn::Flatten>();
+  trunk_->emplace_back<nn::Linear>(64 * 7 * 7, 64);
+  trunk_->emplace_back<nn::ReLU>();
+  trunk_ = register_module("trunk", trunk_);
+  head_ = register_module("head", std::make_shared<nn::Linear>(64, 10));
+}
+
+Tensor JudgeNet::features(const Tensor& x) { return (*trunk_)(x); }
+Tensor JudgeNet::forward(const Tensor& x) { return (*head_)(features(x)); }
+
+std::shared_ptr<JudgeNet> load_judge(const std::string& path) {
+  auto judge = std::make_shared<JudgeNet>();
+  Checkpoint ck = load_checkpoint(path);
+  nn::StateDict d;
+  for (auto& [k, t] : ck.tensors)
+    if (k.rfind("judge.", 0) == 0) d[k.substr(6)] = t;
+  judge->load_state_dict(d);
+  judge->eval();
+  return judge;
+}
+
+namespace {
+template <class F>
+Tensor batched(const Tensor& images, int64_t batch, F f) {
+  NoGradGuard ng;
+  std::vector<Tensor> parts;
+  for (int64_t i = 0; i < images.size(0); i += batch)
+    parts.push_back(f(images.narrow(0, i, std::min(batch, images.size(0) - i))));
+  return cat(parts, 0);
+}
+}  // namespace
+
+Tensor judge_features(JudgeNet& judge, const Tensor& images) {
+  judge.eval();
+  return batched(images, 500, [&](const Tensor& x) { return judge.features(x); });
+}
+
+double judge_accuracy(JudgeNet& judge, const Tensor& images, const Tensor& labels) {
+  judge.eval();
+  Tensor logits = batched(images, 500, [&](const Tensor& x) { return judge(x); });
+  return mean(eq(argmax(logits, 1), labels).to(kFloat64)).item();
+}
+
+double classifier_score(JudgeNet& judge, const Tensor& images) {
+  judge.eval();
+  Tensor logits = batched(images, 500, [&](const Tensor& x) { return judge(x); }).to(kFloat64);
+  Tensor logp = log_softmax(logits, 1);      // log p(y|x)
+  Tensor p = exp(logp);
+  Tensor log_marginal = log(mean(p, {0}, true));  // log p(y)
+  double kl = mean(sum(p * (logp - log_marginal), {1})).item();
+  return std::exp(kl);
+}
+
+double frechet_distance(const Tensor& a_in, const Tensor& b_in) {
+  auto to_eigen = [](const Tensor& t) {
+    Tensor c = t.to(kFloat64).contiguous();
+    return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+               c.data<double>(), c.size(0), c.size(1))
+        .eval();
+  };
+  Eigen::MatrixXd A = to_eigen(a_in), B = to_eigen(b_in);
+  DUEL_CHECK(A.cols() == B.cols() && A.rows() > 1 && B.rows() > 1, "frechet_distance: feature shapes ",
+             shape_str(a_in.sizes()), " and ", shape_str(b_in.sizes()), " are incompatible");
+  Eigen::VectorXd mu1 = A.colwise().mean(), mu2 = B.colwise().mean();
+  Eigen::MatrixXd Ac = A.rowwise() - mu1.transpose(), Bc = B.rowwise() - mu2.transpose();
+  Eigen::MatrixXd S1 = Ac.transpose() * Ac / double(A.rows() - 1);
+  Eigen::MatrixXd S2 = Bc.transpose() * Bc / double(B.rows() - 1);
+  // Tr sqrt(S1 S2) = Tr sqrt(S1^1/2 S2 S1^1/2), a symmetric PSD matrix: use eigendecompositions.
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e1(S1);
+  Eigen::VectorXd ev1 = e1.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  Eigen::MatrixXd S1h = e1.eigenvectors() * ev1.asDiagonal() * e1.eigenvectors().transpose();
+  Eigen::MatrixXd M = S1h * S2 * S1h;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> em(0.5 * (M + M.transpose()));
+  double tr_sqrt = em.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
+  return (mu1 - mu2).squaredNorm() + S1.trace() + S2.trace() - 2.0 * tr_sqrt;
+}
+
+}  // namespace duel::gan

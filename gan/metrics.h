@@ -1,0 +1,40 @@
+// Evaluation of image generators without an Inception network: a small
+// "judge" CNN trained by duel on Fashion-MNIST, and on top of it
+//   classifier score  exp(E_x KL(p(y|x) || p(y)))  (the Inception-score formula)
+//   FCD               Frechet distance between Gaussians fitted to the judge's
+//                     penultimate features of real and generated images
+// each reported next to the value of the real test set. The toy mixtures use
+// mode coverage instead (data/toy.h).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "nn/nn.h"
+
+namespace duel::gan {
+
+// conv(1->32,3) BN ReLU pool, conv(32->64,3) BN ReLU pool, linear(3136->64) ReLU = features, linear(64->10)
+class JudgeNet : public nn::Module {
+ public:
+  JudgeNet();
+  Tensor forward(const Tensor& x) override;  // logits [N, 10]
+  Tensor features(const Tensor& x);          // penultimate activations [N, 64]
+  std::string type_name() const override { return "JudgeNet"; }
+
+ private:
+  std::shared_ptr<nn::Sequential> trunk_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+// The committed judge weights (regenerate with `duel train judge`).
+inline constexpr const char* kJudgePath = "gan/judge.duel";
+std::shared_ptr<JudgeNet> load_judge(const std::string& path = kJudgePath);
+
+// Accuracy of the judge on images [N,1,28,28] in [-1,1] with labels.
+double judge_accuracy(JudgeNet& judge, const Tensor& images, const Tensor& labels);
+double classifier_score(JudgeNet& judge, const Tensor& images);
+// Frechet distance between N(mu1, S1) and N(mu2, S2) fitted to features [N, D] (float64 math).
+double frechet_distance(const Tensor& features_a, const Tensor& features_b);
+Tensor judge_features(JudgeNet& judge, const Tensor& images);  // batched, no grad
+
+}  // namespace duel::gan

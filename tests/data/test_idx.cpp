@@ -1,0 +1,235 @@
+// IDX reading (raw and gzip), its error messages, and the Fashion-MNIST loader.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <unistd.h>
+
+#include "data/idx.h"
+#include "duel.h"
+
+using namespace duel;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    path = fs::temp_directory_path() / ("duel_test_" + tag + "_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::vector<uint8_t> read_bytes(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+void write_bytes(const std::string& p, const std::vector<uint8_t>& b) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(b.data()), (std::streamsize)b.size());
+}
+
+std::vector<uint8_t> pattern(size_t n) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = (uint8_t)((i * 37 + 11) % 256);
+  return v;
+}
+
+// RAII environment variable override.
+struct EnvVar {
+  std::string name;
+  std::string old;
+  bool had;
+  EnvVar(const std::string& n, const std::string& v) : name(n) {
+    const char* o = std::getenv(n.c_str());
+    had = o != nullptr;
+    if (had) old = o;
+    ::setenv(n.c_str(), v.c_str(), 1);
+  }
+  ~EnvVar() {
+    if (had) ::setenv(name.c_str(), old.c_str(), 1);
+    else ::unsetenv(name.c_str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("idx: raw and gzip round trip", "[data][idx]") {
+  TempDir dir("idx_rt");
+  const Shape dims = {3, 4, 5};
+  const auto bytes = pattern(60);
+  for (bool gz : {false, true}) {
+    const std::string p = dir / (gz ? "a.idx.gz" : "a.idx");
+    write_idx(p, dims, bytes, gz);
+    auto raw = read_bytes(p);
+    if (gz) REQUIRE((raw[0] == 0x1f && raw[1] == 0x8b));
+    else REQUIRE(raw.size() == 4 + 12 + 60);
+    IdxArray a = read_idx(p);
+    REQUIRE(a.dims == dims);
+    REQUIRE(a.data == bytes);
+    Tensor t = read_idx_tensor(p, kInt64);
+    REQUIRE(t.sizes() == dims);
+    REQUIRE(t.dtype() == kInt64);
+    auto v = t.to_vector<int64_t>();
+    for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i] == bytes[i]);
+    REQUIRE(a.to_tensor().dtype() == kFloat32);
+  }
+  // 1-d label file
+  write_idx(dir / "l.idx", {7}, {0, 1, 2, 3, 4, 5, 6});
+  REQUIRE(read_idx(dir / "l.idx").dims == Shape{7});
+}
+
+TEST_CASE("idx: corrupt files give errors naming the file and the problem", "[data][idx]") {
+  TempDir dir("idx_bad");
+  const auto bytes = pattern(2 * 3 * 4);
+  write_idx(dir / "good.idx", {2, 3, 4}, bytes);
+  const auto good = read_bytes(dir / "good.idx");
+
+  SECTION("missing file") {
+    REQUIRE_THROWS_WITH(read_idx(dir / "nope.idx"), Contains("nope.idx") && Contains("does not exist"));
+  }
+  SECTION("truncated payload (raw)") {
+    const std::string p = dir / "trunc.idx";
+    write_bytes(p, std::vector<uint8_t>(good.begin(), good.end() - 5));
+    REQUIRE_THROWS_WITH(read_idx(p), Contains("trunc.idx") && Contains("truncated") && Contains("24 bytes") &&
+                                         Contains("only 19"));
+  }
+  SECTION("truncated header") {
+    const std::string p = dir / "hdr.idx";
+    write_bytes(p, std::vector<uint8_t>(good.begin(), good.begin() + 9));
+    REQUIRE_THROWS_WITH(read_idx(p), Contains("hdr.idx") && Contains("truncated") && Contains("header"));
+    write_bytes(p, std::vector<uint8_t>(good.begin(), good.begin() + 2));
+    REQUIRE_THROWS_WITH(read_idx(p), Contains("hdr.idx") && Contains("truncated"));
+  }
+  SECTION("truncated gzip stream") {
+    const std::string gz = dir / "big.idx.gz";
+    write_idx(gz, {50, 28, 28}, pattern(50 * 28 * 28), true);
+    auto z = read_bytes(gz);
+    const std::string p = dir / "cut.idx.gz";
+    write_bytes(p, std::vector<uint8_t>(z.begin(), z.begin() + (long)z.size() / 2));
+    REQUIRE_THROWS_WITH(read_idx(p), Contains("cut.idx.gz") && Contains("truncated"));
+  }
+  SECTION("wrong magic") {
+    auto b = good;
+    b[0] = 0x12;
+    write_bytes(dir / "magic.idx", b);
+    REQUIRE_THROWS_WITH(read_idx(dir / "magic.idx"), Contains("magic.idx") && Contains("bad magic") &&
+                                                         Contains("12 00 08 03"));
+  }
+  SECTION("wrong dtype code") {
+    auto b = good;
+    b[2] = 0x0D;
+    write_bytes(dir / "float.idx", b);
+    REQUIRE_THROWS_WITH(read_idx(dir / "float.idx"), Contains("float.idx") && Contains("0x0D") &&
+                                                         Contains("float32") && Contains("only 0x08"));
+  }
+  SECTION("dims product does not match the payload") {
+    auto b = good;
+    b.insert(b.end(), {1, 2, 3});
+    write_bytes(dir / "extra.idx", b);
+    REQUIRE_THROWS_WITH(read_idx(dir / "extra.idx"), Contains("extra.idx") && Contains("does not match the payload") &&
+                                                         Contains("3 extra bytes"));
+  }
+  SECTION("zero dims") {
+    write_bytes(dir / "zero.idx", {0, 0, 8, 0});
+    REQUIRE_THROWS_WITH(read_idx(dir / "zero.idx"), Contains("zero.idx") && Contains("0 dimensions"));
+  }
+}
+
+TEST_CASE("idx: load_fashion_mnist on synthetic files, overrides and errors", "[data][idx]") {
+  TempDir dir("fmnist_fake");
+  const int64_t n = 6;
+  auto imgs = pattern(n * 28 * 28);
+  imgs[0] = 0;
+  imgs[1] = 255;
+  write_idx(dir / "train-images-idx3-ubyte.gz", {n, 28, 28}, imgs, true);
+  write_idx(dir / "train-labels-idx1-ubyte", {n}, {3, 1, 4, 1, 5, 9});  // uncompressed is accepted too
+
+  ImageDataset ds = load_fashion_mnist("train", dir.path.string());
+  REQUIRE(ds.size() == n);
+  REQUIRE(ds.images.sizes() == Shape{n, 1, 28, 28});
+  REQUIRE(ds.images.dtype() == kFloat32);
+  REQUIRE(ds.labels.dtype() == kInt64);
+  REQUIRE(ds.labels.to_vector<int64_t>() == std::vector<int64_t>{3, 1, 4, 1, 5, 9});
+  auto px = ds.images.to_vector<float>();
+  REQUIRE(px[0] == -1.0f);
+  REQUIRE(px[1] == 1.0f);
+  REQUIRE(px[2] == Approx(imgs[2] / 127.5 - 1.0));
+
+  ImageDataset raw = load_fashion_mnist("train", dir.path.string(), /*normalize=*/false, /*limit=*/2);
+  REQUIRE(raw.size() == 2);
+  REQUIRE(raw.images.to_vector<float>()[1] == 255.0f);
+
+  {  // environment variable override
+    EnvVar env(kFashionMnistDirEnv, dir.path.string());
+    REQUIRE(fashion_mnist_dir() == dir.path.string());
+    REQUIRE(load_fashion_mnist("train").size() == n);
+    REQUIRE(fashion_mnist_dir("/x") == "/x");  // the argument wins
+  }
+
+  SECTION("count mismatch") {
+    write_idx(dir / "train-labels-idx1-ubyte", {n - 1}, {3, 1, 4, 1, 5});
+    REQUIRE_THROWS_WITH(load_fashion_mnist("train", dir.path.string()),
+                        Contains("count mismatch") && Contains("6 images") && Contains("5 labels") &&
+                            Contains("train-labels-idx1-ubyte"));
+  }
+  SECTION("missing files name the directory and how to install") {
+    REQUIRE_THROWS_WITH(load_fashion_mnist("test", dir.path.string()),
+                        Contains("t10k-images-idx3-ubyte") && Contains(dir.path.string()) &&
+                            Contains("apt-get install dataset-fashion-mnist") && Contains(kFashionMnistDirEnv));
+    REQUIRE_THROWS_WITH(load_fashion_mnist("train", (dir.path / "missing").string()),
+                        Contains("does not exist") && Contains("dataset-fashion-mnist"));
+  }
+  SECTION("label out of range, wrong rank, unknown split") {
+    write_idx(dir / "train-labels-idx1-ubyte", {n}, {3, 1, 4, 1, 5, 10});
+    REQUIRE_THROWS_WITH(load_fashion_mnist("train", dir.path.string()), Contains("label 10") && Contains("index 5"));
+    write_idx(dir / "train-labels-idx1-ubyte", {n, 1}, {3, 1, 4, 1, 5, 9});
+    REQUIRE_THROWS_WITH(load_fashion_mnist("train", dir.path.string()), Contains("expected 1 dim"));
+    REQUIRE_THROWS_WITH(load_fashion_mnist("validation", dir.path.string()), Contains("unknown split 'validation'"));
+  }
+}
+
+TEST_CASE("idx: the real Fashion-MNIST test set", "[data][idx][fashion-mnist]") {
+  const std::string dir = kFashionMnistDefaultDir;
+  if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz")) {
+    WARN("Fashion-MNIST not installed at " << dir << " (apt-get install dataset-fashion-mnist); skipped");
+    return;
+  }
+  IdxArray lbl = read_idx(dir + "/t10k-labels-idx1-ubyte.gz");
+  REQUIRE(lbl.dims == Shape{10000});
+  // reference values from an independent reader (python3 gzip + struct)
+  REQUIRE(std::vector<uint8_t>(lbl.data.begin(), lbl.data.begin() + 10) ==
+          std::vector<uint8_t>{9, 2, 1, 1, 6, 1, 4, 6, 5, 7});
+  REQUIRE(std::accumulate(lbl.data.begin(), lbl.data.end(), int64_t(0)) == 45000);
+
+  ImageDataset ds = load_fashion_mnist("test", dir, /*normalize=*/false);
+  REQUIRE(ds.images.sizes() == Shape{10000, 1, 28, 28});
+  REQUIRE(ds.labels.sizes() == Shape{10000});
+  REQUIRE(ds.labels.to_vector<int64_t>()[0] == 9);
+  auto px = ds.images.to_vector<float>();
+  double first = 0, all = 0;
+  for (size_t i = 0; i < px.size(); ++i) {
+    all += px[i];
+    if (i < 784) first += px[i];
+  }
+  REQUIRE(first == 33456);
+  REQUIRE(all == 573469082.0);
+
+  ImageDataset norm = load_fashion_mnist("test", dir, true, 100);
+  REQUIRE(norm.size() == 100);
+  auto pn = norm.images.to_vector<float>();
+  REQUIRE(*std::min_element(pn.begin(), pn.end()) == -1.0f);
+  REQUIRE(*std::max_element(pn.begin(), pn.end()) == 1.0f);
+}
