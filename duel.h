@@ -13,4 +13,5 @@
 #include "tensor/ops/reduction.h"
 #include "tensor/ops/shape_ops.h"
 #include "tensor/random.h"
+#include "tensor/serialize.h"
 #include "tensor/tensor.h"

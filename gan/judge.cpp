@@ -1,6 +1,6 @@
 // Trains the judge classifier used by the image metrics (gan/metrics.h):
 //   duel train judge --epochs 4 --out runs/judge
-// then copy runs/judge/checkpoint.duel to gan/judge.duel (what `duel eval` loads).
+// then copy runs/judge/judge.duel to gan/judge.duel (what `duel eval` loads).
 #include <cmath>
 #include <cstdio>
 
@@ -10,6 +10,7 @@
 #include "gan/metrics.h"
 #include "gan/models.h"
 #include "tensor/ops/loss.h"
+#include "tensor/serialize.h"
 
 namespace duel::gan {
 
@@ -55,7 +56,13 @@ void train_judge(Run& run) {
   double acc = judge_accuracy(judge, test.images, test.labels);
   run.save_checkpoint(state, step, {{"test_accuracy", std::to_string(acc)}});
   run.plot_metrics({"loss"});
-  std::printf("judge test accuracy: %.2f%% (%s)\n", 100 * acc, run.path("checkpoint.duel").c_str());
+  // the weights alone (no optimizer state): what gan/judge.duel holds
+  std::map<std::string, Tensor> weights;
+  for (auto& [k, t] : judge.state_dict()) weights["judge." + k] = t;
+  save_checkpoint(run.path("judge.duel"), weights,
+                  {{"model", "judge"}, {"step", std::to_string(step)}, {"test_accuracy", std::to_string(acc)}});
+  std::printf("judge test accuracy: %.2f%%; weights in %s (copy to %s to use them in `duel eval`)\n", 100 * acc,
+              run.path("judge.duel").c_str(), kJudgePath);
 }
 
 }  // namespace duel::gan

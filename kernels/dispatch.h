@@ -1,7 +1,20 @@
 // Routes a kernel call to the backend of the tensors' device. Every backend
 // implements the same function names in its own namespace (duel::cpu,
-// duel::cuda, duel::sim), so an op front-end names a kernel once.
+// duel::cuda, duel::sim), so an op front-end names a kernel once:
+//
+//   DUEL_KERNEL(x.device(), conv2d_forward<scalar_t>, xp, wp, yp, geometry);
+//
+// expands to a switch on the device type that calls
+//   cpu  -> ::duel::cpu::conv2d_forward<scalar_t>(...)   (kernels/cpu/*.h)
+//   sim  -> ::duel::sim::conv2d_forward<scalar_t>(...)   (kernels/cuda/*.cu run by the SIMT emulator)
+//   cuda -> ::duel::cuda::conv2d_forward<scalar_t>(...)  (kernels/cuda/*.cu under nvcc; only when
+//                                                         the build has CUDA, DUEL_WITH_CUDA)
+// The sim and cuda names are declared in kernels/cuda/kernels.h (one list for both, the
+// CPU signatures). Every name a front-end dispatches must therefore exist in all
+// backends of the build; a missing one is a compile error at the front-end, not a
+// run-time surprise.
 #pragma once
+#include "kernels/cuda/kernels.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 
@@ -14,10 +27,19 @@ namespace duel::detail {
 }
 }  // namespace duel::detail
 
-#define DUEL_KERNEL(DEVICE, NAME, ...)                                \
-  do {                                                                \
-    switch ((DEVICE).type) {                                          \
+#if defined(DUEL_WITH_CUDA)
+#define DUEL_KERNEL_CUDA_CASE_(NAME, ...) \
+  case ::duel::DeviceType::CUDA: ::duel::cuda::NAME(__VA_ARGS__); break;
+#else
+#define DUEL_KERNEL_CUDA_CASE_(NAME, ...)
+#endif
+
+#define DUEL_KERNEL(DEVICE, NAME, ...)                                     \
+  do {                                                                     \
+    switch ((DEVICE).type) {                                               \
       case ::duel::DeviceType::CPU: ::duel::cpu::NAME(__VA_ARGS__); break; \
-      default: ::duel::detail::no_backend(#NAME, (DEVICE));           \
-    }                                                                 \
+      case ::duel::DeviceType::Sim: ::duel::sim::NAME(__VA_ARGS__); break; \
+      DUEL_KERNEL_CUDA_CASE_(NAME, __VA_ARGS__)                            \
+      default: ::duel::detail::no_backend(#NAME, (DEVICE));                \
+    }                                                                      \
   } while (0)

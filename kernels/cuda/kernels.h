@@ -1,0 +1,105 @@
+// Host entry points of the kernels written in CUDA (kernels/cuda/*.cu).
+//
+// Every .cu file is compiled twice (see kernels/cuda/common.cuh): by nvcc into
+// namespace duel::cuda (a real GPU) and by g++ with DUEL_SIM into duel::sim (the
+// SIMT emulator, kernels/sim/sim.h). Both namespaces export exactly the names and
+// signatures of the CPU backend (kernels/cpu/*.h), so kernels/dispatch.h can route
+// DUEL_KERNEL(device, NAME, args...) to ::duel::cpu::NAME, ::duel::sim::NAME or
+// ::duel::cuda::NAME. Pointer arguments (softmax, batch norm, pooling, conv) are
+// device pointers of the backend's device; Tensor arguments live on it.
+//
+// This header is plain C++ (no CUDA names): the op front-ends include it through
+// kernels/dispatch.h. The definitions are in one .cu file per op family:
+//   elementwise.cu  unary, binary, where, copy, fill
+//   reduction.cu    reduce, arg_reduce
+//   index.cu        gather, scatter_add, index_select, index_add
+//   matmul.cu       matmul (hand-written tiled GEMM; cuBLAS too under nvcc)
+//   softmax.cu      softmax_forward, softmax_backward
+//   batch_norm.cu   batch_norm_stats, batch_norm_apply, batch_norm_backward
+//   pool.cu         max/avg_pool2d_forward/backward
+//   conv.cu         conv2d_forward, conv2d_backward_input, conv2d_backward_weight
+//   random.cu       philox_uniform (the stream of tensor/random.cpp, on the device)
+// The templates are instantiated for float and double in their .cu file.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/conv.h"       // Conv2dGeometry (shared by every backend)
+#include "kernels/cpu/pool.h"       // Pool2dGeometry
+#include "kernels/cpu/reduction.h"  // ReduceOp
+#include "kernels/elementwise_ops.h"
+#include "tensor/tensor.h"
+
+#define DUEL_DECLARE_DEVICE_KERNELS(NS)                                                                        \
+  namespace duel::NS {                                                                                        \
+  using ::duel::cpu::Conv2dGeometry;                                                                          \
+  using ::duel::cpu::Pool2dGeometry;                                                                          \
+  /* elementwise.cu */                                                                                        \
+  void unary(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p = {});                                  \
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha = 1.0);                \
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out);                              \
+  void copy(const Tensor& src, Tensor& dst);                                                                  \
+  void fill(Tensor& dst, double value);                                                                       \
+  /* reduction.cu */                                                                                          \
+  void reduce(ReduceOp op, const Tensor& in, Tensor& out, const std::vector<int64_t>& dims);                  \
+  void arg_reduce(bool is_max, const Tensor& in, Tensor& values, Tensor& indices, int64_t dim);               \
+  /* index.cu */                                                                                              \
+  void gather(const Tensor& in, int64_t dim, const Tensor& index, Tensor& out);                               \
+  void scatter_add(Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);                         \
+  void index_select(const Tensor& in, int64_t dim, const Tensor& index, Tensor& out);                         \
+  void index_add(Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);                           \
+  /* matmul.cu */                                                                                             \
+  void matmul(const Tensor& a, const Tensor& b, Tensor& out);                                                 \
+  /* softmax.cu */                                                                                            \
+  template <class T>                                                                                          \
+  void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log_softmax);          \
+  template <class T>                                                                                          \
+  void softmax_backward(const T* gy, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner,              \
+                        bool log_softmax);                                                                    \
+  /* batch_norm.cu */                                                                                         \
+  template <class T>                                                                                          \
+  void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double eps, T* mean, T* invstd);         \
+  template <class T>                                                                                          \
+  void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,           \
+                        int64_t N, int64_t C, int64_t S, T* y);                                               \
+  template <class T>                                                                                          \
+  void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight,          \
+                           int64_t N, int64_t C, int64_t S, T* gx, T* gweight, T* gbias);                     \
+  /* pool.cu */                                                                                               \
+  template <class T>                                                                                          \
+  void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dGeometry& g);                       \
+  template <class T>                                                                                          \
+  void max_pool2d_backward(const T* gy, const int64_t* indices, T* gx, const Pool2dGeometry& g);              \
+  template <class T>                                                                                          \
+  void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g);                                         \
+  template <class T>                                                                                          \
+  void avg_pool2d_backward(const T* gy, T* gx, const Pool2dGeometry& g);                                      \
+  /* conv.cu */                                                                                               \
+  template <class T>                                                                                          \
+  void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g);                                 \
+  template <class T>                                                                                          \
+  void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g);                        \
+  template <class T>                                                                                          \
+  void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g);                       \
+  /* random.cu: out[i] = lo + (hi - lo) * u_i, u_i the i-th uniform of the Philox stream (seed, offset) */   \
+  /* exactly as tensor/random.cpp draws them (element i: word i % 4 of block offset + i / 4). */              \
+  void philox_uniform(Tensor& out, uint64_t seed, uint64_t offset, double lo, double hi);                     \
+  }
+
+DUEL_DECLARE_DEVICE_KERNELS(sim)
+#if defined(DUEL_WITH_CUDA)
+DUEL_DECLARE_DEVICE_KERNELS(cuda)
+#endif
+
+// Matmul implementation selection of the CUDA backend (matmul.cu).
+#if defined(DUEL_WITH_CUDA)
+namespace duel::cuda {
+enum class MatmulImpl {
+  Auto,    // cuBLAS when both operands have a unit-stride dim (the usual case), else the hand-written kernel
+  Hand,    // always the hand-written tiled kernel (also what the emulator runs)
+  Cublas,  // cuBLAS; operands without a unit-stride dim are made contiguous first
+};
+void set_matmul_impl(MatmulImpl impl);  // default: Auto, or DUEL_CUDA_MATMUL=hand|cublas|auto
+MatmulImpl matmul_impl();
+}  // namespace duel::cuda
+#endif
