@@ -44,7 +44,14 @@ Allocator& allocator_for(Device device) {
   return *a;
 }
 
-Storage::Storage(size_t n, Device d) : nbytes(n), device(d) { data = allocator_for(d).allocate(n); }
+Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
+  try {
+    data = allocator_for(d).allocate(n);
+  } catch (const Error& e) {
+    if (d.is_cpu()) throw;
+    DUEL_FAIL(e.what(), " (allocating ", n, " bytes on ", d.str(), ")");
+  }
+}
 
 Storage::Storage(void* external, size_t n, Device d) : data(external), nbytes(n), device(d), owns(false) {}
 
