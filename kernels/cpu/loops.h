@@ -17,7 +17,9 @@
 
 namespace duel::cpu {
 
-constexpr int64_t kParallelGrain = 32768;  // elements below which we stay single-threaded
+// Elements below which a kernel stays single-threaded: an OpenMP region costs microseconds (far more
+// when the cores are shared), which only pays off once the work is around a megabyte.
+constexpr int64_t kParallelGrain = 1 << 18;
 
 template <size_t N>
 struct StridedGeometry {

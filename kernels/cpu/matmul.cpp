@@ -1,12 +1,15 @@
 // CPU matmul: each batch entry is one Eigen GEMM on mapped memory (no copies
 // when either of the last two dims is contiguous: a transposed operand is
-// mapped as a column-major matrix). Eigen parallelises a large GEMM with
-// OpenMP itself; many small products are instead spread over threads, one
-// GEMM per thread (Eigen then runs single-threaded inside the parallel region).
+// mapped as a column-major matrix). Threading is ours, not Eigen's: many
+// products are spread over threads one GEMM each; one large product is split
+// into blocks of rows of A (and C), one single-threaded GEMM per thread.
 #include "kernels/cpu/matmul.h"
 
 #include <omp.h>
 
+// duel decides the threading itself (below): Eigen's own GEMM threading starts a team for
+// products far too small to repay it.
+#define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 
 namespace duel::cpu {
@@ -63,12 +66,30 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out) {
     return;
   }
   if (M == 0 || N == 0) return;
-  // (a parallel region costs more than a handful of tiny products: require some total work too)
-  const bool many_small = B >= omp_get_max_threads() && M * N * K < 64 * 64 * 64 && B * M * N * K >= 32768;
-#pragma omp parallel for if (many_small)
-  for (int64_t i = 0; i < B; ++i)
-    gemm_one<T>(pa + i * a.stride(0), a.stride(1), a.stride(2), pb + i * b.stride(0), b.stride(1), b.stride(2),
-                pc + i * M * N, M, K, N);
+  // Threads only pay off from about a million multiply-adds. Many small products: one per thread.
+  // One large product: the rows of A and C are split into one block per thread.
+  const int threads = omp_get_max_threads();
+  const int64_t work = B * M * N * K;
+  const bool parallel_batch = threads > 1 && B >= threads && work >= (1 << 20);
+  const bool parallel_rows = threads > 1 && !parallel_batch && M >= 16 * threads && M * N * K >= (1 << 20);
+#pragma omp parallel for if (parallel_batch)
+  for (int64_t i = 0; i < B; ++i) {
+    const T* ai = pa + i * a.stride(0);
+    const T* bi = pb + i * b.stride(0);
+    T* ci = pc + i * M * N;
+    if (!parallel_rows) {
+      gemm_one<T>(ai, a.stride(1), a.stride(2), bi, b.stride(1), b.stride(2), ci, M, K, N);
+      continue;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t chunk = (M + nt - 1) / nt, m0 = std::min<int64_t>(M, t * chunk), m1 = std::min<int64_t>(M, m0 + chunk);
+      if (m1 > m0)
+        gemm_one<T>(ai + m0 * a.stride(1), a.stride(1), a.stride(2), bi, b.stride(1), b.stride(2), ci + m0 * N,
+                    m1 - m0, K, N);
+    }
+  }
 }
 
 }  // namespace
