@@ -19,6 +19,7 @@
 #include "gan/common.h"
 #include "gan/metrics.h"
 #include "gan/models.h"
+#include "rl/dqn.h"
 #include "tensor/ops/reduction.h"
 
 using namespace duel;
@@ -116,6 +117,7 @@ int cmd_list() {
   for (auto& m : gan::registry()) std::printf("%-8s %-7s %-62s %s\n", m.name.c_str(), m.section.c_str(), m.title.c_str(), m.data.c_str());
   std::printf("\n");
   for (auto& m : gan::registry()) std::printf("  %-8s %s\n", m.name.c_str(), m.summary.c_str());
+  std::printf("  %-8s %s\n", "dqn", "6.1-6.4 DQN, Nature DQN, Double DQN, Dueling DQN (--env cartpole|breakout|freeway|asterix|space_invaders|seaquest --variant dqn|nature|double|dueling)");
   std::printf("\nThe remaining models of the survey (docs/models.md) are not implemented yet.\n");
   return 0;
 }
@@ -148,6 +150,10 @@ int cmd_eval(int argc, char** argv) {
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--n")) n = std::stoll(argv[i + 1]);
     else usage_error(std::string("unknown eval option ") + argv[i]);
+  }
+  if (o.model == "dqn") {  // greedy evaluation episodes (--n, at most 100)
+    train::Run run(o);
+    return rl::eval_dqn(run, (int)std::min<int64_t>(n, 100));
   }
   const auto& spec = gan::find_model(o.model);
   train::Run run(o);
@@ -211,6 +217,13 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cmd_list();
     if (cmd == "train") {
       if (argc < 3) usage_error("train needs a model name (see `duel list`)");
+      if (std::string(argv[2]) == "dqn") {
+        train::RunOptions o = parse_train_options("dqn", argc, argv, 3);
+        train::Run run(o);
+        std::printf("duel train dqn -> %s\n", run.dir().c_str());
+        rl::train_dqn(run);
+        return 0;
+      }
       const auto& spec = gan::find_model(argv[2]);
       train::RunOptions o = parse_train_options(spec.name, argc, argv, 3);
       train::Run run(o);
