@@ -1,28 +1,32 @@
 // duel_bench: throughput of duel's CPU kernels, side by side with libtorch
-// (when built against it), against the machine's peak.
+// (when built against it), against the machine's peak. See docs/performance.md.
 //
 //   duel_bench [--filter SUBSTR] [--reps N] [--threads N] [--min-time MS]
+//              [--stat median|min] [--clock wall|cpu] [--quiesce MS]
 //              [--no-torch] [--markdown] [--list]
 //
 // Compute-bound rows (matmul, linear, conv) report GFLOP/s and the fraction
-// of the estimated peak (cores x GHz x FLOPs/cycle); memory-bound rows
-// (elementwise, reductions, batch norm) report GB/s and the fraction of the
-// copy bandwidth measured at start-up. Each row's time is the median over
-// --reps repetitions; a repetition times a calibrated number of back-to-back
-// calls (at least --min-time ms) after a warm-up. duel and libtorch
-// repetitions are interleaved so that both see the same background load.
+// of the peak (the larger of cores x GHz x FLOPs/cycle and a measured FMA
+// loop); memory-bound rows (elementwise, reductions, batch norm) report GB/s
+// and the fraction of the memcpy bandwidth measured at start-up. Each row's
+// time is the median (or the fastest) of --reps repetitions; a repetition
+// times a calibrated number of back-to-back calls (at least --min-time ms)
+// after a warm-up. duel and libtorch are timed one after the other, each
+// after a pause (--quiesce) that lets the other library's busy-waiting worker
+// threads go to sleep.
 // This is a benchmark, not a test: nothing here asserts on timings.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <iostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -36,6 +40,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The clock rows are timed with. Wall time by default; with --clock cpu, the
+// CPU time of the whole process (user + system, all threads) divided by the
+// thread count: on a machine shared with other jobs, where wall time mostly
+// measures the scheduler, single-threaded (--threads 1) CPU time still
+// measures the kernels. With several threads it is not a time at all (it
+// counts OpenMP spin-waiting, and halves serial sections), so main() warns.
+bool g_cpu_clock = false;
+int g_threads = 1;
+double now_s() {
+  if (g_cpu_clock) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (ts.tv_sec + ts.tv_nsec * 1e-9) / g_threads;
+  }
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
 // ---------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------
@@ -48,16 +69,25 @@ struct Options {
   bool torch = true;
   bool markdown = false;
   bool list = false;
+  bool cpu_clock = false;
+  int quiesce_ms = 200;
+  bool best = false;  // --stat min
 };
 
 [[noreturn]] void usage(int code) {
   std::printf(
       "usage: duel_bench [options]\n"
       "  --filter S        run only rows whose \"op shape\" contains S (case-insensitive)\n"
-      "  --reps N          repetitions per row; the median is reported (default 7)\n"
+      "  --reps N          repetitions per row (default 7)\n"
       "  --threads N       threads for duel and libtorch (default: $OMP_NUM_THREADS, else 2)\n"
       "  --min-time MS     minimum duration of one repetition (default 20)\n"
       "  --flops-per-cycle F  single-precision FLOPs per cycle per core for the peak estimate (default 32)\n"
+      "  --clock wall|cpu  time with the wall clock (default) or with process CPU time / threads\n"
+      "                    (robust on a loaded machine, but meaningful only with --threads 1)\n"
+      "  --quiesce MS      pause before timing each library in a row, so that the other library's\n"
+      "                    spinning worker threads go idle (default 200)\n"
+      "  --stat median|min report the median (default) or the fastest repetition; on a machine shared\n"
+      "                    with other jobs, \"--stat min --min-time 1 --reps 31\" approximates a quiet machine\n"
       "  --no-torch        skip the libtorch columns\n"
       "  --markdown        print the table as Markdown\n"
       "  --list            list the rows and exit\n");
@@ -83,8 +113,23 @@ Options parse(int argc, char** argv) {
     else if (a == "--reps") o.reps = std::max(1, std::atoi(value(i)));
     else if (a == "--threads") o.threads = std::max(1, std::atoi(value(i)));
     else if (a == "--min-time") o.min_time_ms = std::max(0.1, std::atof(value(i)));
+    else if (a == "--stat") {
+      const std::string v = value(i);
+      if (v != "median" && v != "min") {
+        std::fprintf(stderr, "duel_bench: --stat takes median or min, got '%s'\n", v.c_str());
+        usage(2);
+      }
+      o.best = v == "min";
+    } else if (a == "--quiesce") o.quiesce_ms = std::max(0, std::atoi(value(i)));
     else if (a == "--flops-per-cycle") o.flops_per_cycle = std::max(1.0, std::atof(value(i)));
-    else if (a == "--no-torch") o.torch = false;
+    else if (a == "--clock") {
+      const std::string c = value(i);
+      if (c != "wall" && c != "cpu") {
+        std::fprintf(stderr, "duel_bench: --clock takes wall or cpu, got '%s'\n", c.c_str());
+        usage(2);
+      }
+      o.cpu_clock = c == "cpu";
+    } else if (a == "--no-torch") o.torch = false;
     else if (a == "--markdown") o.markdown = true;
     else if (a == "--list") o.list = true;
     else if (a == "-h" || a == "--help") usage(0);
@@ -148,11 +193,68 @@ Machine describe_machine() {
   return m;
 }
 
+// The 1-minute load average: other jobs on the machine make wall-clock numbers noisy.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  return (in >> one) ? one : std::string("?");
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Measured FMA throughput of one core: independent chains of vector FMAs
+// (enough of them to cover latency x FMA pipes), timed in the thread's CPU
+// time so that other jobs on the machine do not lower it. Uses the widest
+// vectors the build targets (AVX-512 or AVX2); 0 when neither is enabled.
+double thread_cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+template <class V, class Fma, class Set>
+double fma_gflops_one_core(Fma fma, Set set1, int lanes) {
+  constexpr int kChains = 12;
+  const int64_t iters = 20'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    V acc[kChains];
+    for (int j = 0; j < kChains; ++j) acc[j] = set1(float(j));
+    const V a = set1(1.0f), b = set1(1e-7f);
+    const double t0 = thread_cpu_s();
+    for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+      for (int j = 0; j < kChains; ++j) acc[j] = fma(acc[j], a, b);
+    }
+    const double dt = thread_cpu_s() - t0;
+    alignas(64) float out[16];
+    float sink = 0;
+    for (int j = 0; j < kChains; ++j) {
+      std::memcpy(out, &acc[j], sizeof(V));
+      sink += out[0];
+    }
+    volatile float keep = sink;
+    (void)keep;
+    best = std::max(best, 2.0 * lanes * kChains * (double)iters / dt / 1e9);
+  }
+  return best;
+}
+
+double measured_fma_gflops_per_core() {
+#if defined(__AVX512F__)
+  return fma_gflops_one_core<__m512>([](__m512 c, __m512 a, __m512 b) { return _mm512_fmadd_ps(c, a, b); },
+                                     [](float v) { return _mm512_set1_ps(v); }, 16);
+#elif defined(__FMA__) && defined(__AVX__)
+  return fma_gflops_one_core<__m256>([](__m256 c, __m256 a, __m256 b) { return _mm256_fmadd_ps(c, a, b); },
+                                     [](float v) { return _mm256_set1_ps(v); }, 8);
+#else
+  return 0;
+#endif
 }
 
 // Copy bandwidth: memcpy of a 64 MiB buffer (larger than any L3 here),
@@ -163,12 +265,12 @@ struct CopyBandwidth {
   double peak() const { return std::max(single_gbs, parallel_gbs); }
 };
 
-CopyBandwidth measure_copy_bandwidth(int threads, int reps) {
+CopyBandwidth measure_copy_bandwidth(int threads) {
   const size_t n = size_t(16) << 20;  // floats
   std::vector<float> src(n, 1.0f), dst(n, 0.0f);
   const double bytes = 2.0 * n * sizeof(float);
   auto time_one = [&](bool parallel) {
-    auto t0 = Clock::now();
+    const double t0 = now_s();
     if (parallel) {
 #pragma omp parallel num_threads(threads)
       {
@@ -179,17 +281,19 @@ CopyBandwidth measure_copy_bandwidth(int threads, int reps) {
     } else {
       std::memcpy(dst.data(), src.data(), n * sizeof(float));
     }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    // (--clock cpu divides by the thread count; the single-threaded copy must not be)
+    return (now_s() - t0) * (!parallel && g_cpu_clock ? g_threads : 1);
   };
   CopyBandwidth r;
   for (int parallel = 0; parallel < 2; ++parallel) {
     for (int i = 0; i < 3; ++i) time_one(parallel);
     std::vector<double> t;
-    for (int i = 0; i < std::max(reps, 5) * 2; ++i) t.push_back(time_one(parallel));
+    for (int i = 0; i < 10; ++i) t.push_back(time_one(parallel));
     // the best repetition: bandwidth is a capability, background load only lowers it
     const double best = *std::min_element(t.begin(), t.end());
     (parallel ? r.parallel_gbs : r.single_gbs) = bytes / best / 1e9;
   }
+  if (threads == 1) r.single_gbs = r.parallel_gbs = r.peak();  // the same measurement twice
   return r;
 }
 
@@ -209,8 +313,12 @@ struct Row {
 
 std::string dims(std::initializer_list<int64_t> d) {
   std::string s = "[";
-  for (auto it = d.begin(); it != d.end(); ++it) s += (it == d.begin() ? "" : ",") + std::to_string(*it);
-  return s + "]";
+  for (auto it = d.begin(); it != d.end(); ++it) {
+    if (it != d.begin()) s += ',';
+    s += std::to_string(*it);
+  }
+  s += ']';
+  return s;
 }
 
 std::vector<Row> make_rows() {
@@ -343,22 +451,22 @@ std::vector<Row> make_rows() {
 // Timing
 // ---------------------------------------------------------------------------
 double time_calls(const std::function<void()>& f, int64_t iters) {
-  auto t0 = Clock::now();
+  const double t0 = now_s();
   for (int64_t i = 0; i < iters; ++i) f();
-  return std::chrono::duration<double>(Clock::now() - t0).count() / (double)iters;
+  return (now_s() - t0) / (double)iters;
 }
 
 // Warms `f` up (>= 3 calls and >= 50 ms) and returns the number of calls that
 // makes one repetition last at least min_time_ms.
 int64_t calibrate(const std::function<void()>& f, double min_time_ms) {
   f();
-  auto t0 = Clock::now();
+  const double t0 = now_s();
   int64_t calls = 0;
   double elapsed = 0;
   do {
     f();
     ++calls;
-    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    elapsed = now_s() - t0;
   } while (calls < 3 || elapsed < 0.05);
   const double per_call = elapsed / (double)calls;
   return std::max<int64_t>(1, (int64_t)std::ceil(min_time_ms * 1e-3 / per_call));
@@ -380,20 +488,20 @@ Result run_row(const Row& row, const Options& opt) {
     return r;
   }
   if (t.run && t.out_shape != d.out_shape) r.error = "duel and libtorch result shapes differ";
+  // One library at a time, each after a quiet pause: worker threads that busy-wait after a call
+  // (OpenBLAS's pool spins for ~2^28 cycles, libgomp's for a few ms) would otherwise steal the
+  // cores from the other library's threads. Interleaving the two per repetition made duel's
+  // 2-thread matmul look 6-10x slower than it is.
+  auto measure = [&](const std::function<void()>& f) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(opt.quiesce_ms));
+    const int64_t n = calibrate(f, opt.min_time_ms);
+    std::vector<double> samples;
+    for (int rep = 0; rep < opt.reps; ++rep) samples.push_back(time_calls(f, n));
+    return (opt.best ? *std::min_element(samples.begin(), samples.end()) : median(samples)) * 1e3;
+  };
   try {
-    const int64_t dn = calibrate(d.run, opt.min_time_ms);
-    const int64_t tn = t.run ? calibrate(t.run, opt.min_time_ms) : 0;
-    std::vector<double> ds, ts;
-    for (int rep = 0; rep < opt.reps; ++rep) {
-      d.run();  // re-warm after the other library ran
-      ds.push_back(time_calls(d.run, dn));
-      if (t.run) {
-        t.run();
-        ts.push_back(time_calls(t.run, tn));
-      }
-    }
-    r.duel_ms = median(ds) * 1e3;
-    if (t.run) r.torch_ms = median(ts) * 1e3;
+    r.duel_ms = measure(d.run);
+    if (t.run) r.torch_ms = measure(t.run);
   } catch (const std::exception& e) {
     r.error = std::string("failed: ") + e.what();
   }
@@ -441,7 +549,13 @@ class Table {
         std::string sep = markdown_ ? "|" : "";
         for (size_t i = 0; i < r.size(); ++i) {
           const std::string dashes(std::max<size_t>(width[i], 2) - 1, '-');
-          if (markdown_) sep += " " + (i < 2 ? ":" + dashes : dashes + ":") + " |";
+          if (markdown_) {
+            sep += ' ';
+            if (i < 2) sep += ':';
+            sep += dashes;
+            if (i >= 2) sep += ':';
+            sep += " |";
+          }
           else sep += std::string(width[i], '-') + (i + 1 < r.size() ? "  " : "");
         }
         std::puts(sep.c_str());
@@ -472,6 +586,8 @@ int main(int argc, char** argv) {
   }
   const auto start = Clock::now();
 
+  g_cpu_clock = opt.cpu_clock;
+  g_threads = opt.threads;
   duel_set_threads(opt.threads);
   bool with_torch = false;
 #ifdef DUEL_BENCH_WITH_TORCH
@@ -481,21 +597,34 @@ int main(int argc, char** argv) {
 
   const Machine m = describe_machine();
   const int peak_cores = std::min(opt.threads, m.physical_cores);
-  const double peak_gflops = peak_cores * m.ghz * opt.flops_per_cycle;
-  const CopyBandwidth bw = measure_copy_bandwidth(opt.threads, opt.reps);
+  const double nominal_gflops = peak_cores * m.ghz * opt.flops_per_cycle;
+  const double fma_core = measured_fma_gflops_per_core();
+  // The nominal clock of a VM is often below the clock the core really runs at (turbo):
+  // use whichever is higher, so that no row can exceed 100% of "peak".
+  const double peak_gflops = std::max(nominal_gflops, peak_cores * fma_core);
+  const CopyBandwidth bw = measure_copy_bandwidth(opt.threads);
 
-  std::printf("duel_bench: %d thread(s), median of %d repetitions (each >= %.0f ms)\n", opt.threads, opt.reps,
-              opt.min_time_ms);
+  std::printf("duel_bench: %d thread(s), %s of %d repetitions (each >= %g ms), %s\n", opt.threads,
+              opt.best ? "fastest" : "median", opt.reps, opt.min_time_ms,
+              opt.cpu_clock ? "timed in process CPU time / threads (--clock cpu)" : "timed in wall-clock time");
   std::printf("CPU: %s, %d physical core(s), %.2f GHz (%s)%s\n", m.model.c_str(), m.physical_cores, m.ghz,
               m.ghz_source.c_str(), m.avx512 ? ", AVX-512" : "");
-  std::printf("peak compute (estimate): %d core(s) x %.2f GHz x %.0f FLOP/cycle = %.1f GFLOP/s float32\n",
-              peak_cores, m.ghz, opt.flops_per_cycle, peak_gflops);
-  std::printf("peak memory (measured copy, 64 MiB, read+write bytes): %.1f GB/s with 1 thread, %.1f GB/s with %d\n",
-              bw.single_gbs, bw.parallel_gbs, opt.threads);
+  std::printf("peak compute: nominal %d core(s) x %.2f GHz x %.0f FLOP/cycle = %.1f GFLOP/s float32; measured "
+              "FMA loop %.1f GFLOP/s per core (%.2f GHz effective) -> %%peak uses %.1f GFLOP/s\n",
+              peak_cores, m.ghz, opt.flops_per_cycle, nominal_gflops, fma_core, fma_core / opt.flops_per_cycle,
+              peak_gflops);
+  std::printf("peak memory (measured memcpy of 64 MiB, read+write bytes): %.1f GB/s with 1 thread", bw.single_gbs);
+  if (opt.threads > 1) std::printf(", %.1f GB/s with %d", bw.parallel_gbs, opt.threads);
+  std::printf("\n");
+  if (opt.cpu_clock && opt.threads > 1)
+    std::printf("WARNING: --clock cpu with %d threads is not a time (spin-waits count, serial parts halve); "
+                "use it with --threads 1\n", opt.threads);
+  std::printf("load average (1 min) at start: %s on %u logical CPU(s)\n", load_average().c_str(),
+              std::thread::hardware_concurrency());
 #ifdef DUEL_BENCH_WITH_TORCH
   if (with_torch) std::printf("%s\n", torch_description().c_str());
 #else
-  std::printf("libtorch: not built (CMake did not find Torch)\n");
+  std::printf("libtorch: not built in (Torch not found by CMake, or -DDUEL_BENCH_TORCH=OFF)\n");
 #endif
   std::printf("%%peak: GFLOP/s rows against the compute peak, GB/s rows against the copy bandwidth (%.1f GB/s).\n"
               "duel/torch: duel time / libtorch time (below 1: duel is faster).\n\n",
@@ -535,6 +664,7 @@ int main(int argc, char** argv) {
   }
   table.print();
   for (const std::string& e : errors) std::printf("ERROR: %s\n", e.c_str());
-  std::printf("\ntotal %.1f s\n", std::chrono::duration<double>(Clock::now() - start).count());
+  std::printf("\ntotal %.1f s, load average (1 min) at the end: %s\n",
+              std::chrono::duration<double>(Clock::now() - start).count(), load_average().c_str());
   return errors.empty() ? 0 : 1;
 }
