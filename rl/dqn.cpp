@@ -2,6 +2,8 @@
 // checkpoint/resume, evaluation and the command-line entry points. Overview in rl/dqn.h.
 #include "rl/dqn.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,8 +11,6 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
-
-#include <omp.h>
 
 #include "autograd/node.h"
 #include "tensor/ops/loss.h"
@@ -32,10 +32,14 @@ DQNVariant parse_dqn_variant(const std::string& name) {
 
 const char* dqn_variant_name(DQNVariant v) {
   switch (v) {
-    case DQNVariant::kDQN2013: return "dqn";
-    case DQNVariant::kNature: return "nature";
-    case DQNVariant::kDouble: return "double";
-    case DQNVariant::kDueling: return "dueling";
+    case DQNVariant::kDQN2013:
+      return "dqn";
+    case DQNVariant::kNature:
+      return "nature";
+    case DQNVariant::kDouble:
+      return "double";
+    case DQNVariant::kDueling:
+      return "dueling";
   }
   return "?";
 }
@@ -107,7 +111,8 @@ DQNConfig DQNConfig::defaults(const std::string& env, DQNVariant variant) {
 }
 
 DQNConfig DQNConfig::from_options(const train::RunOptions& o) {
-  DQNConfig c = defaults(o.get("env", std::string("cartpole")), parse_dqn_variant(o.get("variant", std::string("nature"))));
+  DQNConfig c =
+      defaults(o.get("env", std::string("cartpole")), parse_dqn_variant(o.get("variant", std::string("nature"))));
   if (o.steps > 0) c.frames = o.steps;
   auto flag = [&](const std::string& k, bool v) {
     std::string s = o.get(k, std::string(v ? "1" : "0"));
@@ -141,10 +146,14 @@ DQNConfig DQNConfig::from_options(const train::RunOptions& o) {
   c.hidden = o.get_int("hidden", c.hidden);
   c.conv_channels = o.get_int("conv-channels", c.conv_channels);
   std::string st = o.get("storage", std::string(obs_storage_name(c.storage)));
-  if (st == "float32" || st == "float") c.storage = ObsStorage::kFloat32;
-  else if (st == "uint8") c.storage = ObsStorage::kUInt8;
-  else if (st == "bits") c.storage = ObsStorage::kBits;
-  else DUEL_FAIL("dqn: --storage expects float32, uint8 or bits, got '", st, "'");
+  if (st == "float32" || st == "float")
+    c.storage = ObsStorage::kFloat32;
+  else if (st == "uint8")
+    c.storage = ObsStorage::kUInt8;
+  else if (st == "bits")
+    c.storage = ObsStorage::kBits;
+  else
+    DUEL_FAIL("dqn: --storage expects float32, uint8 or bits, got '", st, "'");
   c.eval_every = o.get_int("eval-every", c.eval_every);
   c.eval_episodes = o.get_int("eval-episodes", c.eval_episodes);
   c.eval_epsilon = o.get("eval-epsilon", c.eval_epsilon);
@@ -154,8 +163,9 @@ DQNConfig DQNConfig::from_options(const train::RunOptions& o) {
   DUEL_CHECK(c.loss == "huber" || c.loss == "mse", "dqn: --loss expects huber or mse, got '", c.loss, "'");
   DUEL_CHECK(c.optimizer == "adam" || c.optimizer == "rmsprop", "dqn: --optimizer expects adam or rmsprop, got '",
              c.optimizer, "'");
-  DUEL_CHECK(c.batch > 0 && c.replay_size >= c.batch && c.train_freq > 0 && c.gradient_steps > 0 && c.target_update > 0 && c.eps_decay >= 0 &&
-                 c.learning_starts >= 0 && c.hidden > 0 && c.conv_channels > 0 && c.eval_episodes > 0,
+  DUEL_CHECK(c.batch > 0 && c.replay_size >= c.batch && c.train_freq > 0 && c.gradient_steps > 0 &&
+                 c.target_update > 0 && c.eps_decay >= 0 && c.learning_starts >= 0 && c.hidden > 0 &&
+                 c.conv_channels > 0 && c.eval_episodes > 0,
              "dqn: invalid hyperparameters:\n", c.describe());
   DUEL_CHECK(c.tau >= 0 && c.tau <= 1, "dqn: --tau must be in [0, 1], got ", c.tau);
   DUEL_CHECK(c.gamma >= 0 && c.gamma <= 1, "dqn: --gamma must be in [0, 1], got ", c.gamma);
@@ -167,11 +177,14 @@ std::string DQNConfig::describe() const {
   s << "env = " << env << "\nvariant = " << dqn_variant_name(variant) << "\nframes = " << frames
     << "\ntarget_network = " << target_network << "\ndouble_q = " << double_q << "\ndueling = " << dueling
     << "\nloss = " << loss << "\ngamma = " << gamma << "\nbatch = " << batch << "\nreplay_size = " << replay_size
-    << "\nlearning_starts = " << learning_starts << "\ntrain_freq = " << train_freq << "\ngradient_steps = " << gradient_steps
-    << "\ntarget_update = " << (tau > 0 ? "soft, tau " + std::to_string(tau) : std::to_string(target_update)) << "\neps = " << eps_start << " -> " << eps_end << " over " << eps_decay
-    << "\nclip_grad = " << clip_grad << "\noptimizer = " << optimizer << "\nlr = " << lr;
+    << "\nlearning_starts = " << learning_starts << "\ntrain_freq = " << train_freq
+    << "\ngradient_steps = " << gradient_steps
+    << "\ntarget_update = " << (tau > 0 ? "soft, tau " + std::to_string(tau) : std::to_string(target_update))
+    << "\neps = " << eps_start << " -> " << eps_end << " over " << eps_decay << "\nclip_grad = " << clip_grad
+    << "\noptimizer = " << optimizer << "\nlr = " << lr;
   if (lr_end >= 0) s << " -> " << lr_end << " (linear over the run)";
-  if (optimizer == "adam") s << "\nadam_eps = " << adam_eps;
+  if (optimizer == "adam")
+    s << "\nadam_eps = " << adam_eps;
   else
     s << "\nrms_alpha = " << rms_alpha << "\nrms_eps = " << rms_eps << "\nrms_centered = " << rms_centered
       << "\nrms_eps_inside_sqrt = " << rms_eps_inside_sqrt;
@@ -201,9 +214,8 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
 // ------------------------------------------------------------------ network
 
 Tensor scale_gradient(const Tensor& x, double scale) {
-  return autograd::record("scale_gradient", x, {x}, [scale](const Tensor& g, const NeedsGrad&) -> TensorList {
-    return {g * scale};
-  });
+  return autograd::record("scale_gradient", x, {x},
+                          [scale](const Tensor& g, const NeedsGrad&) -> TensorList { return {g * scale}; });
 }
 
 Tensor dueling_aggregate(const Tensor& value, const Tensor& advantage) {
@@ -345,8 +357,10 @@ UpdateStats DQNAgent::update(const ReplayBatch& b) {
   optimizer->step();
   ++num_updates;
   if (target) {
-    if (config.tau > 0) nn::soft_update(*target, *online, config.tau);
-    else if (num_updates % config.target_update == 0) sync_target();
+    if (config.tau > 0)
+      nn::soft_update(*target, *online, config.tau);
+    else if (num_updates % config.target_update == 0)
+      sync_target();
   }
   s.loss = loss.item();
   Tensor qd = q_sa.detach().contiguous();
@@ -366,9 +380,7 @@ namespace duel::rl {
 namespace {
 // int64 tensors from exact values (from_vector converts through double, which rounds values
 // above 2^53 such as 64-bit seeds).
-Tensor int64_tensor(const std::vector<int64_t>& v) {
-  return from_buffer(v.data(), {(int64_t)v.size()}, kInt64);
-}
+Tensor int64_tensor(const std::vector<int64_t>& v) { return from_buffer(v.data(), {(int64_t)v.size()}, kInt64); }
 
 // One Philox block of the generator: 4 uniform 32-bit words.
 void draw_block(Generator& g, uint32_t r[4]) { philox4x32(g.seed(), g.advance(4), r); }
@@ -449,7 +461,11 @@ EvalResult evaluate_q_network(QNetwork& net, const std::string& env_name, int64_
 // ------------------------------------------------------------------ trainer
 
 DQNTrainer::DQNTrainer(const DQNConfig& c, uint64_t seed_)
-    : config(c), seed(seed_), env(make_env(c.env)), act_gen(derive_seed(seed_, 1, 0)), replay_gen(derive_seed(seed_, 2, 0)) {
+    : config(c),
+      seed(seed_),
+      env(make_env(c.env)),
+      act_gen(derive_seed(seed_, 1, 0)),
+      replay_gen(derive_seed(seed_, 2, 0)) {
   Shape shape = env->obs_shape().to_vector();
   uint8_obs_ = env->obs_dtype() == ObsDType::kUInt8;
   DUEL_CHECK(uint8_obs_ || config.storage == ObsStorage::kFloat32, "dqn: ", config.env,
@@ -570,14 +586,13 @@ std::map<std::string, Tensor> DQNTrainer::state() const {
   for (auto& [k, v] : agent->optimizer->state_dict()) t["opt." + k] = v;
   // generators as train::Run stores them: rng.<name> = int64 [seed, offset]
   for (auto [name, g] : {std::pair<const char*, const Generator*>{"act", &act_gen}, {"replay", &replay_gen}})
-    t[std::string("rng.") + name] =
-        int64_tensor({(int64_t)g->seed(), (int64_t)g->offset()});
+    t[std::string("rng.") + name] = int64_tensor({(int64_t)g->seed(), (int64_t)g->offset()});
   for (auto& [k, v] : replay->state("replay.")) t[k] = v;
   t["agent.counters"] = int64_tensor({frame_, episodes_, agent->num_updates, stat_n_, (int64_t)ep_actions_.size(),
                                       (int64_t)recent_.size(), last_episode_.length, (int64_t)seed, best_frame_});
-  t["agent.values"] = from_vector(
-      std::vector<double>{ep_return_, stat_loss_, stat_q_, stat_gn_, last_episode_.ret, best_return_}, {6},
-      TensorOptions(kFloat64));
+  t["agent.values"] =
+      from_vector(std::vector<double>{ep_return_, stat_loss_, stat_q_, stat_gn_, last_episode_.ret, best_return_}, {6},
+                  TensorOptions(kFloat64));
   for (auto& [k, v] : best_) t["best." + k] = v;
   std::vector<double> rec(recent_.begin(), recent_.end());
   if (rec.empty()) rec.push_back(0);
@@ -603,7 +618,8 @@ void DQNTrainer::load_state(const std::map<std::string, Tensor>& t) {
   auto counters = get("agent.counters").to_vector<int64_t>();
   auto values = get("agent.values").to_vector<double>();
   DUEL_CHECK(counters.size() == 9 && values.size() == 6, "dqn: malformed agent state in the checkpoint");
-  DUEL_CHECK((uint64_t)counters[7] == seed, "dqn: the checkpoint was trained with --seed ", counters[7], ", not ", seed);
+  DUEL_CHECK((uint64_t)counters[7] == seed, "dqn: the checkpoint was trained with --seed ", counters[7], ", not ",
+             seed);
   agent->online->load_state_dict(subset("online."));
   if (agent->target) {
     nn::StateDict td = subset("target.");
@@ -657,8 +673,9 @@ void DQNTrainer::load_state(const std::map<std::string, Tensor>& t) {
   if (ep_len > 0 && replay->size() > 0) {
     std::vector<float> last(replay->obs_numel());
     replay->decode((replay->position() + replay->capacity() - 1) % replay->capacity(), true, last.data());
-    DUEL_CHECK(last == obs_f_, "dqn: replaying the current episode did not reproduce the stored observation "
-                               "(did the environment change?)");
+    DUEL_CHECK(last == obs_f_,
+               "dqn: replaying the current episode did not reproduce the stored observation "
+               "(did the environment change?)");
   }
 }
 
@@ -680,18 +697,21 @@ class OmpThreads {
 };
 
 void print_eval(const char* what, const EvalResult& e) {
-  std::printf("%s: return %.2f +- %.2f (min %.0f, max %.0f) over %lld episodes, length %.1f; "
-              "Q(s0,a0) %.3f vs discounted return %.3f\n",
-              what, e.mean_return, e.std_return, e.min_return, e.max_return, (long long)e.episodes,
-              e.mean_length, e.q_s0, e.g_s0);
+  std::printf(
+      "%s: return %.2f +- %.2f (min %.0f, max %.0f) over %lld episodes, length %.1f; "
+      "Q(s0,a0) %.3f vs discounted return %.3f\n",
+      what, e.mean_return, e.std_return, e.min_return, e.max_return, (long long)e.episodes, e.mean_length, e.q_s0,
+      e.g_s0);
 }
 
 }  // namespace
 
 void train_dqn(train::Run& run) {
   const train::RunOptions& o = run.options();
-  DUEL_CHECK(o.device == "cpu", "dqn: runs on the CPU only (batch-1 acting and 32-sample updates of small networks); "
-                                "got --device ", o.device);
+  DUEL_CHECK(o.device == "cpu",
+             "dqn: runs on the CPU only (batch-1 acting and 32-sample updates of small networks); "
+             "got --device ",
+             o.device);
   DQNConfig cfg = DQNConfig::from_options(o);
   OmpThreads threads(cfg.threads);
   DQNTrainer tr(cfg, o.seed);
@@ -706,8 +726,8 @@ void train_dqn(train::Run& run) {
     tr.load_state(ck.tensors);
     if (!o.quiet)
       std::printf("resumed %s at frame %lld (%lld episodes, %lld updates, replay %lld)\n", run.dir().c_str(),
-                (long long)tr.frame(), (long long)tr.episodes(), (long long)tr.agent->num_updates,
-                (long long)tr.replay->size());
+                  (long long)tr.frame(), (long long)tr.episodes(), (long long)tr.agent->num_updates,
+                  (long long)tr.replay->size());
   } else if (!o.quiet) {
     std::printf("%s\nreplay: %lld transitions, %s observations, %.1f MB\n", cfg.describe().c_str(),
                 (long long)cfg.replay_size, obs_storage_name(cfg.storage), tr.replay->obs_bytes() / 1e6);
@@ -768,7 +788,7 @@ void train_dqn(train::Run& run) {
   save();
   if (!o.quiet) bar.finish();
   const std::string title = std::string("dqn (") + dqn_variant_name(cfg.variant) + ") on " + cfg.env;
-  run.plot_metrics({"episode_return", "return_avg100", "eval_return"}, "returns.png", title + ": return");
+  run.plot_metrics({"return_avg100", "eval_return"}, "returns.png", title + ": return");
   run.plot_metrics({"eval_q_s0", "eval_g_s0"}, "q_values.png", title + ": Q(s0,a0) vs discounted return");
   run.plot_metrics({"loss"}, "losses.png", title + ": TD loss");
   if (o.quiet) return;

@@ -54,10 +54,10 @@ struct DQNConfig {
   int64_t train_freq = 1;          // frames between learning steps
   int64_t gradient_steps = 1;      // updates per learning step (each on a fresh minibatch)
   int64_t target_update = 500;     // updates between target copies
-  double tau = 0.0;                // > 0: soft target update tau * online + (1 - tau) * target after every update instead
+  double tau = 0.0;  // > 0: soft target update tau * online + (1 - tau) * target after every update instead
   double eps_start = 1.0, eps_end = 0.05;
-  int64_t eps_decay = 10000;       // frames from eps_start to eps_end (after learning_starts)
-  double clip_grad = 0.0;          // max gradient norm; 0 = off
+  int64_t eps_decay = 10000;  // frames from eps_start to eps_end (after learning_starts)
+  double clip_grad = 0.0;     // max gradient norm; 0 = off
 
   // optimizer
   std::string optimizer = "adam";  // adam | rmsprop
@@ -73,11 +73,11 @@ struct DQNConfig {
 
   // storage, evaluation
   ObsStorage storage = ObsStorage::kFloat32;
-  int64_t eval_every = 5000;    // frames between greedy evaluations (0 = never)
+  int64_t eval_every = 5000;  // frames between greedy evaluations (0 = never)
   int64_t eval_episodes = 10;
   double eval_epsilon = 0.0;
   int64_t eval_max_frames = 10000;  // cap on one evaluation episode
-  int64_t threads = 1;  // OpenMP threads for train_dqn / eval_dqn (0 = leave the process setting)
+  int64_t threads = 1;              // OpenMP threads for train_dqn / eval_dqn (0 = leave the process setting)
 
   static DQNConfig defaults(const std::string& env, DQNVariant variant);
   static DQNConfig from_options(const train::RunOptions& options);
@@ -102,13 +102,13 @@ class QNetwork : public nn::Module {
  public:
   // obs_shape {D} -> MLP trunk Linear(D, hidden) + ReLU; {C, H, W} -> conv trunk
   // Conv2d(C, conv_channels, 3) + ReLU + Flatten. Heads: Linear(f, hidden) ReLU Linear(hidden, out).
-  QNetwork(const Shape& obs_shape, int64_t num_actions, bool dueling, int64_t hidden = 128,
-           int64_t conv_channels = 16, Generator* gen = nullptr);
+  QNetwork(const Shape& obs_shape, int64_t num_actions, bool dueling, int64_t hidden = 128, int64_t conv_channels = 16,
+           Generator* gen = nullptr);
   Tensor forward(const Tensor& x) override;
 
   std::shared_ptr<nn::Sequential> trunk;
-  std::shared_ptr<nn::Sequential> head;                // plain Q head (null when dueling)
-  std::shared_ptr<nn::Sequential> value, advantage;    // dueling streams (null otherwise)
+  std::shared_ptr<nn::Sequential> head;              // plain Q head (null when dueling)
+  std::shared_ptr<nn::Sequential> value, advantage;  // dueling streams (null otherwise)
   bool dueling;
   double trunk_grad_scale;  // 1/sqrt(2) for dueling (Wang et al.), 1 to disable
   int64_t num_actions;
@@ -118,8 +118,8 @@ class QNetwork : public nn::Module {
 
 // y = r + gamma * (1 - terminated) * Q_eval(s', a*), with a* = argmax_a q_select(s', a) when
 // q_select is defined (Double DQN) and argmax_a q_eval(s', a) otherwise. [B] float32.
-Tensor td_target(const Tensor& reward, const Tensor& terminated, const Tensor& q_next_eval,
-                 const Tensor& q_next_select, double gamma);
+Tensor td_target(const Tensor& reward, const Tensor& terminated, const Tensor& q_next_eval, const Tensor& q_next_select,
+                 double gamma);
 
 struct UpdateStats {
   double loss = 0, q_mean = 0, grad_norm = 0;

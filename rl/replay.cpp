@@ -8,9 +8,12 @@ namespace duel::rl {
 
 const char* obs_storage_name(ObsStorage s) {
   switch (s) {
-    case ObsStorage::kFloat32: return "float32";
-    case ObsStorage::kUInt8: return "uint8";
-    case ObsStorage::kBits: return "bits";
+    case ObsStorage::kFloat32:
+      return "float32";
+    case ObsStorage::kUInt8:
+      return "uint8";
+    case ObsStorage::kBits:
+      return "bits";
   }
   return "?";
 }
@@ -21,10 +24,20 @@ ReplayBuffer::ReplayBuffer(int64_t capacity, Shape obs_shape, ObsStorage storage
   DUEL_CHECK(obs_numel_ > 0, "ReplayBuffer: empty observation shape");
   DType dt = kFloat32;
   switch (storage_) {
-    case ObsStorage::kFloat32: row_ = obs_numel_; dt = kFloat32; break;
-    case ObsStorage::kUInt8: row_ = obs_numel_; dt = kBool; break;
-    case ObsStorage::kBits: row_ = (obs_numel_ + 63) / 64; dt = kInt64; break;
-    default: DUEL_FAIL("ReplayBuffer: unknown storage ", (int64_t)storage_);
+    case ObsStorage::kFloat32:
+      row_ = obs_numel_;
+      dt = kFloat32;
+      break;
+    case ObsStorage::kUInt8:
+      row_ = obs_numel_;
+      dt = kBool;
+      break;
+    case ObsStorage::kBits:
+      row_ = (obs_numel_ + 63) / 64;
+      dt = kInt64;
+      break;
+    default:
+      DUEL_FAIL("ReplayBuffer: unknown storage ", (int64_t)storage_);
   }
   obs_ = zeros({capacity_, row_}, TensorOptions(dt));
   next_obs_ = zeros({capacity_, row_}, TensorOptions(dt));
@@ -45,8 +58,8 @@ void ReplayBuffer::encode(int64_t slot, bool next, const float* src) {
     case ObsStorage::kUInt8: {
       bool* d = dst.data<bool>() + slot * row_;
       for (int64_t i = 0; i < obs_numel_; ++i) {
-        DUEL_CHECK(src[i] == 0.0f || src[i] == 1.0f, "ReplayBuffer(uint8): observation value ", src[i],
-                   " at ", i, " is not 0 or 1");
+        DUEL_CHECK(src[i] == 0.0f || src[i] == 1.0f, "ReplayBuffer(uint8): observation value ", src[i], " at ", i,
+                   " is not 0 or 1");
         d[i] = src[i] != 0.0f;
       }
       return;
@@ -216,8 +229,8 @@ void ReplayBuffer::load_state(const std::map<std::string, Tensor>& t, const std:
   const Tensor& no = get("next_obs");
   DUEL_CHECK(o.dim() == 2 && o.size(0) == n && o.size(1) == row_ && o.dtype() == obs_.dtype() &&
                  no.sizes() == o.sizes() && no.dtype() == o.dtype(),
-             "ReplayBuffer::load_state: observation tensors have shape ", shape_str(o.sizes()), " ", dtype_name(o.dtype()),
-             ", expected [", n, ", ", row_, "] ", dtype_name(obs_.dtype()));
+             "ReplayBuffer::load_state: observation tensors have shape ", shape_str(o.sizes()), " ",
+             dtype_name(o.dtype()), ", expected [", n, ", ", row_, "] ", dtype_name(obs_.dtype()));
   auto a = get("action").to_vector<int64_t>();
   auto r = get("reward").to_vector<float>();
   auto te = get("terminated").to_vector<bool>();

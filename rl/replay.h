@@ -39,12 +39,12 @@ const char* obs_storage_name(ObsStorage s);
 
 // A sampled minibatch (fresh CPU tensors; move them to a device with .to()).
 struct ReplayBatch {
-  Tensor obs;         // float32 [B, *obs_shape]
-  Tensor action;      // int64 [B]
-  Tensor reward;      // float32 [B]
-  Tensor next_obs;    // float32 [B, *obs_shape]
-  Tensor terminated;  // float32 [B], 1 where s' is terminal (no bootstrap)
-  Tensor truncated;   // float32 [B], 1 where a time limit ended the episode (still bootstraps)
+  Tensor obs;                  // float32 [B, *obs_shape]
+  Tensor action;               // int64 [B]
+  Tensor reward;               // float32 [B]
+  Tensor next_obs;             // float32 [B, *obs_shape]
+  Tensor terminated;           // float32 [B], 1 where s' is terminal (no bootstrap)
+  Tensor truncated;            // float32 [B], 1 where a time limit ended the episode (still bootstraps)
   std::vector<int64_t> index;  // slot of each sample
 };
 
@@ -54,8 +54,7 @@ class ReplayBuffer {
 
   // Appends one transition, overwriting the oldest when full.
   void add(const float* obs, int64_t action, float reward, const float* next_obs, bool terminated, bool truncated);
-  void add(const uint8_t* obs, int64_t action, float reward, const uint8_t* next_obs, bool terminated,
-           bool truncated);
+  void add(const uint8_t* obs, int64_t action, float reward, const uint8_t* next_obs, bool terminated, bool truncated);
 
   // `n` transitions drawn uniformly with replacement from [0, size()) using `gen`
   // (one randint draw of n values, so the stream is reproducible and checkpointable).
@@ -93,7 +92,7 @@ class ReplayBuffer {
   Shape obs_shape_;
   int64_t obs_numel_;
   ObsStorage storage_;
-  int64_t row_;  // elements per stored observation (floats, bytes or 64-bit words)
+  int64_t row_;            // elements per stored observation (floats, bytes or 64-bit words)
   Tensor obs_, next_obs_;  // [capacity, row_]
   std::vector<int64_t> action_;
   std::vector<float> reward_;

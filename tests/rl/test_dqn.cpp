@@ -3,7 +3,6 @@
 // trunk-gradient scaling (checked against finite differences), the epsilon schedule, the
 // reference hyperparameters, target-network copies, and the evaluation's Q probe.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "autograd/grad_mode.h"
@@ -31,8 +30,10 @@ void make_identity(QNetwork& q, bool swap_scale) {
   set_param(q.trunk->at<nn::Linear>(0)->bias, {0, 0});
   set_param(q.head->at<nn::Linear>(0)->weight, {{1, 0}, {0, 1}});
   set_param(q.head->at<nn::Linear>(0)->bias, {0, 0});
-  if (swap_scale) set_param(q.head->at<nn::Linear>(2)->weight, {{0, 2}, {2, 0}});
-  else set_param(q.head->at<nn::Linear>(2)->weight, {{1, 0}, {0, 1}});
+  if (swap_scale)
+    set_param(q.head->at<nn::Linear>(2)->weight, {{0, 2}, {2, 0}});
+  else
+    set_param(q.head->at<nn::Linear>(2)->weight, {{1, 0}, {0, 1}});
   set_param(q.head->at<nn::Linear>(2)->bias, {0, 0});
 }
 
@@ -217,8 +218,8 @@ TEST_CASE("dqn: the dueling trunk gradient is 1/sqrt(2) of the true gradient", "
   Tensor tw_s = scaled.trunk->at<nn::Linear>(0)->weight.grad(), tw_p = plain.trunk->at<nn::Linear>(0)->weight.grad();
   CHECK(allclose(tw_s, tw_p * (1.0 / std::sqrt(2.0)), 1e-12, 1e-14));
   CHECK(allclose(scaled.value->at<nn::Linear>(0)->weight.grad(), plain.value->at<nn::Linear>(0)->weight.grad(), 0, 0));
-  CHECK(allclose(scaled.advantage->at<nn::Linear>(2)->weight.grad(),
-                 plain.advantage->at<nn::Linear>(2)->weight.grad(), 0, 0));
+  CHECK(allclose(scaled.advantage->at<nn::Linear>(2)->weight.grad(), plain.advantage->at<nn::Linear>(2)->weight.grad(),
+                 0, 0));
   // ... and the unscaled gradient is the true derivative (central differences on the trunk)
   Tensor W = plain.trunk->at<nn::Linear>(0)->weight;
   auto analytic = tw_p.to_vector<double>();

@@ -2,10 +2,9 @@
 // and a run stopped and resumed from its checkpoint continues exactly like an uninterrupted
 // run (same actions, updates, weights, replay contents and logged episodes), on CartPole
 // (float observations) and on Breakout (bit-packed replay, sticky actions replayed on resume).
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -150,8 +149,8 @@ TEST_CASE("dqn: stop and resume continues exactly as an uninterrupted run (Break
 
 TEST_CASE("dqn: resume refuses a checkpoint of another configuration", "[dqn][dqn-train]") {
   TempDir d("dqn_mismatch");
-  std::map<std::string, std::string> extra = {{"env", "cartpole"}, {"learning-starts", "50"}, {"replay-size", "100"},
-                                              {"hidden", "8"}, {"eval-every", "0"}};
+  std::map<std::string, std::string> extra = {
+      {"env", "cartpole"}, {"learning-starts", "50"}, {"replay-size", "100"}, {"hidden", "8"}, {"eval-every", "0"}};
   {
     train::Run run(run_options(d.path.string(), 100, extra));
     train_dqn(run);

@@ -1,16 +1,15 @@
 // Replay buffer of the DQN family (rl/replay.h): ring wrap-around, sampling only stored
 // slots, terminated vs truncated flags, the three observation storages (float, byte, bit)
 // round-tripping exactly, and save/load through a checkpoint file.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
 
 #include "rl/replay.h"
-#include "tensor/ops/elementwise.h"
 #include "tensor/error.h"
+#include "tensor/ops/elementwise.h"
 #include "tensor/serialize.h"
 
 using namespace duel;
