@@ -87,6 +87,21 @@ struct EwSpec {
   int64_t rows, cols;
 };
 
+// Whole training steps, the inner loops of the models, built the same way in
+// both libraries (same layers, initial weights aside, same optimizer settings).
+enum class StepKind {
+  Dcgan,              // one DCGAN iteration, batch 64: D step on real + fake, then G step (Adam)
+  WganCriticImage,    // one WGAN-GP critic update, batch 64, DCGAN-style critic without batch norm:
+                      // G(z) without graph, D(x), D(G(z)), the gradient penalty (double backward), Adam
+  WganCriticImageBN,  // the same with a batch-norm critic (batch-norm double backward)
+  WganCriticToy,      // the paper's toy critic update: MLPs of 3 x 512, batch 256
+  DqnUpdate,          // one Nature-DQN update, MinAtar network (conv16 k3 -> fc128 -> 6) on 4x10x10
+                      // Breakout observations, batch 32: target-network max, Huber loss, centred RMSprop
+};
+struct StepSpec {
+  StepKind kind;
+};
+
 // duel bodies (duel_cases.cpp).
 void duel_set_threads(int threads);
 Prepared duel_matmul(const MatmulSpec& s);
@@ -94,6 +109,10 @@ Prepared duel_linear(const LinearSpec& s);  // forward + backward
 Prepared duel_conv(const ConvSpec& s, ConvPass pass);
 Prepared duel_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
 Prepared duel_elementwise(const EwSpec& s);
+Prepared duel_step(const StepSpec& s);
+// `steps` environment steps of game `env` with uniformly random actions, reading each
+// observation as training does; resets when an episode ends. duel only.
+Prepared duel_env_steps(const std::string& env, int64_t steps);
 
 #ifdef DUEL_BENCH_WITH_TORCH
 // libtorch bodies (torch_cases.cpp).
@@ -104,6 +123,7 @@ Prepared torch_linear(const LinearSpec& s);
 Prepared torch_conv(const ConvSpec& s, ConvPass pass);
 Prepared torch_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
 Prepared torch_elementwise(const EwSpec& s);
+Prepared torch_step(const StepSpec& s);
 #endif
 
 }  // namespace bench

@@ -5,6 +5,9 @@
 
 #include <duel/duel.h>
 #include <duel/kernels/cpu/elementwise.h>
+#include <duel/gan/models.h>
+#include <duel/rl/dqn.h>
+#include <duel/rl/envs/env.h>
 
 #include "bench.h"
 
@@ -174,6 +177,125 @@ Prepared duel_elementwise(const EwSpec& s) {
       p.run = [a] { Tensor y = duel::sum(a, {1}); };
       break;
   }
+  return p;
+}
+
+// ---- whole training steps: the loops of gan/dcgan.cpp, gan/wgan_gp.cpp and rl/dqn.cpp ----
+
+namespace {
+
+std::shared_ptr<duel::nn::Sequential> toy_mlp(int64_t in, int64_t out) {
+  auto net = std::make_shared<duel::nn::Sequential>();
+  int64_t width = in;
+  for (int i = 0; i < 3; ++i) {
+    net->emplace_back<duel::nn::Linear>(width, 512);
+    net->emplace_back<duel::nn::ReLU>();
+    width = 512;
+  }
+  net->emplace_back<duel::nn::Linear>(width, out);
+  return net;
+}
+
+Prepared dcgan_step() {
+  namespace nn = duel::nn;
+  const int64_t m = 64;
+  auto G = duel::gan::dcgan_generator(100);
+  auto D = duel::gan::dcgan_discriminator(/*sigmoid=*/true, /*batchnorm=*/true);
+  auto opt_G = std::make_shared<duel::optim::Adam>(G->parameters(), duel::optim::AdamOptions{.lr = 2e-4, .betas = {0.5, 0.999}});
+  auto opt_D = std::make_shared<duel::optim::Adam>(D->parameters(), duel::optim::AdamOptions{.lr = 2e-4, .betas = {0.5, 0.999}});
+  Tensor x = duel::rand({m, 1, 28, 28}) * 2.0 - 1.0, z = randn({m, 100, 1, 1});
+  Tensor ones = duel::full({m, 1}, 1.0), zeros = duel::zeros({m, 1});
+  Prepared p;
+  p.out_shape = {m, 1};
+  p.run = [=] {
+    Tensor fake = (*G)(z);
+    Tensor loss_D = duel::binary_cross_entropy((*D)(x), ones) + duel::binary_cross_entropy((*D)(fake.detach()), zeros);
+    opt_D->zero_grad();
+    loss_D.backward();
+    opt_D->step();
+    Tensor loss_G = duel::binary_cross_entropy((*D)(fake), ones);
+    opt_G->zero_grad();
+    loss_G.backward();
+    opt_G->step();
+  };
+  return p;
+}
+
+Prepared wgan_critic_step(StepKind kind) {
+  const bool toy = kind == StepKind::WganCriticToy;
+  const int64_t m = toy ? 256 : 64;
+  auto G = toy ? toy_mlp(2, 2) : duel::gan::dcgan_generator(100);
+  auto D = toy ? toy_mlp(2, 1)
+               : duel::gan::dcgan_discriminator(/*sigmoid=*/false, /*batchnorm=*/kind == StepKind::WganCriticImageBN);
+  auto opt_D = std::make_shared<duel::optim::Adam>(D->parameters(), duel::optim::AdamOptions{.lr = 1e-4, .betas = {0.5, 0.9}});
+  const double lambda = toy ? 0.1 : 10.0;
+  Tensor x = toy ? randn({m, 2}) : duel::rand({m, 1, 28, 28}) * 2.0 - 1.0;
+  Tensor z = toy ? randn({m, 2}) : randn({m, 100, 1, 1});
+  auto gen = std::make_shared<duel::Generator>(7);
+  Prepared p;
+  p.out_shape = {m, 1};
+  p.run = [=] {
+    Tensor fake;
+    {
+      duel::NoGradGuard ng;
+      fake = (*G)(z);
+    }
+    Tensor loss = duel::mean((*D)(fake)) - duel::mean((*D)(x)) + duel::gan::gradient_penalty(*D, x, fake, lambda, *gen);
+    opt_D->zero_grad();
+    loss.backward();
+    opt_D->step();
+  };
+  return p;
+}
+
+Prepared dqn_update() {
+  using namespace duel::rl;
+  DQNConfig c = DQNConfig::defaults("breakout", DQNVariant::kNature);
+  c.batch = 32;
+  auto agent = std::make_shared<DQNAgent>(c, duel::Shape{4, 10, 10}, 6, /*init_seed=*/1);
+  duel::Generator g(3);
+  ReplayBatch b;
+  b.obs = duel::bernoulli({c.batch, 4, 10, 10}, 0.1, {}, &g);
+  b.next_obs = duel::bernoulli({c.batch, 4, 10, 10}, 0.1, {}, &g);
+  b.action = duel::randint(0, 6, {c.batch}, &g);
+  b.reward = duel::bernoulli({c.batch}, 0.2, {}, &g);
+  b.terminated = duel::bernoulli({c.batch}, 0.05, {}, &g);
+  b.truncated = duel::zeros({c.batch});
+  Prepared p;
+  p.out_shape = {c.batch, 6};
+  p.run = [agent, b] { agent->update(b); };
+  return p;
+}
+
+}  // namespace
+
+Prepared duel_step(const StepSpec& s) {
+  switch (s.kind) {
+    case StepKind::Dcgan: return dcgan_step();
+    case StepKind::WganCriticImage:
+    case StepKind::WganCriticImageBN:
+    case StepKind::WganCriticToy: return wgan_critic_step(s.kind);
+    case StepKind::DqnUpdate: return dqn_update();
+  }
+  throw std::logic_error("duel_step: unknown kind");
+}
+
+Prepared duel_env_steps(const std::string& name, int64_t steps) {
+  std::shared_ptr<duel::rl::Env> env = duel::rl::make_env(name);
+  env->reset(1);
+  auto obs = std::make_shared<std::vector<float>>(env->obs_shape().numel());
+  auto state = std::make_shared<uint64_t>(0x9e3779b97f4a7c15ull);
+  Prepared p;
+  p.out_shape = env->obs_shape().to_vector();
+  p.run = [env, obs, state, steps] {
+    const uint64_t n = env->num_actions();
+    for (int64_t i = 0; i < steps; ++i) {
+      *state = *state * 6364136223846793005ull + 1442695040888963407ull;  // PCG-style LCG
+      duel::rl::StepResult r = env->step(static_cast<int>((*state >> 33) % n));
+      env->observe(obs->data());
+      if (r.done()) env->reset();
+    }
+  };
   return p;
 }
 

@@ -300,7 +300,7 @@ CopyBandwidth measure_copy_bandwidth(int threads) {
 // ---------------------------------------------------------------------------
 // Rows
 // ---------------------------------------------------------------------------
-enum class Unit { Flops, Bytes };
+enum class Unit { Flops, Bytes, Steps };  // Steps: whole training steps or environment steps, no peak
 
 struct Row {
   std::string op, shape;
@@ -442,6 +442,28 @@ std::vector<Row> make_rows() {
     if (e.op == EwOp::AddColBcast) shape += " + " + dims({s.rows, 1});
     add(e.name, shape, Unit::Bytes, e.units * 4.0 * s.rows * s.cols, [=] { return duel_elementwise(s); },
         TORCH_BODY(torch_elementwise(s)));
+  }
+
+  // ---- whole training steps (the models' inner loops) and environment steps ----
+  const struct {
+    StepKind kind;
+    const char* op;
+    const char* shape;
+  } steps[] = {
+      {StepKind::Dcgan, "step dcgan (D+G, Adam)", "batch 64, 1x28x28"},
+      {StepKind::WganCriticImage, "step wgan-gp critic", "batch 64, 1x28x28, no BN, lambda 10"},
+      {StepKind::WganCriticImageBN, "step wgan-gp critic", "batch 64, 1x28x28, BN critic, lambda 10"},
+      {StepKind::WganCriticToy, "step wgan-gp critic", "batch 256, 2-D, MLP 3x512, lambda 0.1"},
+      {StepKind::DqnUpdate, "step dqn update (Nature)", "batch 32, 4x10x10 -> 6"},
+  };
+  for (const auto& st : steps) {
+    const StepSpec s{st.kind};
+    add(st.op, st.shape, Unit::Steps, 1, [=] { return duel_step(s); }, TORCH_BODY(torch_step(s)));
+  }
+  for (const char* game : {"cartpole", "breakout", "freeway", "asterix", "space_invaders", "seaquest"}) {
+    const std::string g = game;
+    add("env steps", g + " (random actions, 1000 steps)", Unit::Steps, 1000, [=] { return duel_env_steps(g, 1000); },
+        std::function<Prepared()>());
   }
 #undef TORCH_BODY
   return rows;
@@ -640,15 +662,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> errors;
   for (const Row& row : rows) {
     const Result r = run_row(row, opt);
-    const double drate = row.work / (r.duel_ms * 1e-3) * 1e-9;  // GFLOP/s or GB/s
-    const double trate = row.work / (r.torch_ms * 1e-3) * 1e-9;
+    const double scale = row.unit == Unit::Steps ? 1.0 : 1e-9;  // steps/s, or GFLOP/s and GB/s
+    const double drate = row.work / (r.duel_ms * 1e-3) * scale;
+    const double trate = row.work / (r.torch_ms * 1e-3) * scale;
     const double peak = row.unit == Unit::Flops ? peak_gflops : bw.peak();
     std::vector<std::string> cells = {row.op,
                                       row.shape,
                                       fmt_ms(r.duel_ms),
                                       fmt_rate(drate),
-                                      row.unit == Unit::Flops ? "GFLOP/s" : "GB/s",
-                                      fmt("%.0f%%", 100 * drate / peak)};
+                                      row.unit == Unit::Flops ? "GFLOP/s" : row.unit == Unit::Bytes ? "GB/s" : "steps/s",
+                                      row.unit == Unit::Steps ? "-" : fmt("%.0f%%", 100 * drate / peak)};
     if (with_torch) {
       cells.push_back(fmt_ms(r.torch_ms));
       cells.push_back(fmt_rate(trate));

@@ -180,4 +180,154 @@ Prepared torch_elementwise(const EwSpec& s) {
   return p;
 }
 
+// ---- whole training steps, the same networks and updates as duel_step ----
+
+namespace {
+
+namespace tnn = torch::nn;
+
+tnn::Sequential toy_mlp(int64_t in, int64_t out) {
+  tnn::Sequential net;
+  int64_t width = in;
+  for (int i = 0; i < 3; ++i) {
+    net->push_back(tnn::Linear(width, 512));
+    net->push_back(tnn::ReLU());
+    width = 512;
+  }
+  net->push_back(tnn::Linear(width, out));
+  return net;
+}
+
+tnn::Sequential dcgan_generator() {
+  using O = tnn::ConvTranspose2dOptions;
+  return tnn::Sequential(tnn::ConvTranspose2d(O(100, 256, 4).bias(false)), tnn::BatchNorm2d(256), tnn::ReLU(),
+                         tnn::ConvTranspose2d(O(256, 128, 3).stride(2).padding(1).bias(false)), tnn::BatchNorm2d(128),
+                         tnn::ReLU(), tnn::ConvTranspose2d(O(128, 64, 4).stride(2).padding(1).bias(false)),
+                         tnn::BatchNorm2d(64), tnn::ReLU(),
+                         tnn::ConvTranspose2d(O(64, 1, 4).stride(2).padding(1).bias(false)), tnn::Tanh());
+}
+
+tnn::Sequential dcgan_discriminator(bool sigmoid, bool batchnorm) {
+  using O = tnn::Conv2dOptions;
+  auto lrelu = [] { return tnn::LeakyReLU(tnn::LeakyReLUOptions().negative_slope(0.2)); };
+  tnn::Sequential d;
+  d->push_back(tnn::Conv2d(O(1, 64, 4).stride(2).padding(1).bias(false)));
+  d->push_back(lrelu());
+  d->push_back(tnn::Conv2d(O(64, 128, 4).stride(2).padding(1).bias(false)));
+  if (batchnorm) d->push_back(tnn::BatchNorm2d(128));
+  d->push_back(lrelu());
+  d->push_back(tnn::Conv2d(O(128, 256, 4).stride(2).padding(1).bias(false)));
+  if (batchnorm) d->push_back(tnn::BatchNorm2d(256));
+  d->push_back(lrelu());
+  d->push_back(tnn::Conv2d(O(256, 1, 3).stride(1).padding(0).bias(false)));
+  d->push_back(tnn::Flatten());
+  if (sigmoid) d->push_back(tnn::Sigmoid());
+  return d;
+}
+
+Tensor gradient_penalty(tnn::Sequential& D, const Tensor& real, const Tensor& fake, double lambda) {
+  std::vector<int64_t> eps_shape(real.dim(), 1);
+  eps_shape[0] = real.size(0);
+  Tensor eps = torch::rand(eps_shape);
+  Tensor x_hat = (eps * real + (1.0 - eps) * fake).detach().set_requires_grad(true);
+  Tensor d_hat = D->forward(x_hat);
+  Tensor grad = torch::autograd::grad({d_hat.sum()}, {x_hat}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  Tensor grad_norm = grad.flatten(1).norm(2, {1});
+  return (grad_norm - 1.0).pow(2).mean() * lambda;
+}
+
+using AdamO = torch::optim::AdamOptions;
+
+}  // namespace
+
+Prepared torch_step(const StepSpec& s) {
+  Prepared p;
+  switch (s.kind) {
+    case StepKind::Dcgan: {
+      const int64_t m = 64;
+      auto G = dcgan_generator();
+      auto D = dcgan_discriminator(true, true);
+      auto opt_G = std::make_shared<torch::optim::Adam>(G->parameters(), AdamO(2e-4).betas({0.5, 0.999}));
+      auto opt_D = std::make_shared<torch::optim::Adam>(D->parameters(), AdamO(2e-4).betas({0.5, 0.999}));
+      Tensor x = torch::rand({m, 1, 28, 28}) * 2.0 - 1.0, z = torch::randn({m, 100, 1, 1});
+      Tensor ones = torch::ones({m, 1}), zeros = torch::zeros({m, 1});
+      p.out_shape = {m, 1};
+      p.run = [=]() mutable {
+        Tensor fake = G->forward(z);
+        Tensor loss_D = torch::binary_cross_entropy(D->forward(x), ones) +
+                        torch::binary_cross_entropy(D->forward(fake.detach()), zeros);
+        opt_D->zero_grad();
+        loss_D.backward();
+        opt_D->step();
+        Tensor loss_G = torch::binary_cross_entropy(D->forward(fake), ones);
+        opt_G->zero_grad();
+        loss_G.backward();
+        opt_G->step();
+      };
+      return p;
+    }
+    case StepKind::WganCriticImage:
+    case StepKind::WganCriticImageBN:
+    case StepKind::WganCriticToy: {
+      const bool toy = s.kind == StepKind::WganCriticToy;
+      const int64_t m = toy ? 256 : 64;
+      auto G = toy ? toy_mlp(2, 2) : dcgan_generator();
+      auto D = toy ? toy_mlp(2, 1) : dcgan_discriminator(false, s.kind == StepKind::WganCriticImageBN);
+      auto opt_D = std::make_shared<torch::optim::Adam>(D->parameters(), AdamO(1e-4).betas({0.5, 0.9}));
+      const double lambda = toy ? 0.1 : 10.0;
+      Tensor x = toy ? torch::randn({m, 2}) : torch::rand({m, 1, 28, 28}) * 2.0 - 1.0;
+      Tensor z = toy ? torch::randn({m, 2}) : torch::randn({m, 100, 1, 1});
+      p.out_shape = {m, 1};
+      p.run = [=]() mutable {
+        Tensor fake;
+        {
+          torch::NoGradGuard ng;
+          fake = G->forward(z);
+        }
+        Tensor loss = D->forward(fake).mean() - D->forward(x).mean() + gradient_penalty(D, x, fake, lambda);
+        opt_D->zero_grad();
+        loss.backward();
+        opt_D->step();
+      };
+      return p;
+    }
+    case StepKind::DqnUpdate: {
+      const int64_t B = 32;
+      auto make_net = [] {
+        return tnn::Sequential(tnn::Conv2d(tnn::Conv2dOptions(4, 16, 3)), tnn::ReLU(), tnn::Flatten(),
+                               tnn::Linear(1024, 128), tnn::ReLU(), tnn::Linear(128, 6));
+      };
+      auto online = make_net(), target = make_net();
+      {
+        torch::NoGradGuard ng;
+        auto src = online->parameters(), dst = target->parameters();
+        for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+      }
+      // the MinAtar reference: centred RMSprop, lr 2.5e-4, alpha 0.95, eps 0.01 (added outside the root)
+      auto opt = std::make_shared<torch::optim::RMSprop>(
+          online->parameters(), torch::optim::RMSpropOptions(2.5e-4).alpha(0.95).eps(0.01).centered(true));
+      Tensor obs = torch::bernoulli(torch::full({B, 4, 10, 10}, 0.1)),
+             next_obs = torch::bernoulli(torch::full({B, 4, 10, 10}, 0.1));
+      Tensor action = torch::randint(0, 6, {B}, torch::kLong), reward = torch::bernoulli(torch::full({B}, 0.2)),
+             terminated = torch::bernoulli(torch::full({B}, 0.05));
+      p.out_shape = {B, 6};
+      p.run = [=]() mutable {
+        Tensor y;
+        {
+          torch::NoGradGuard ng;
+          Tensor q_next = std::get<0>(target->forward(next_obs).max(1));
+          y = reward + 0.99 * (1.0 - terminated) * q_next;
+        }
+        Tensor q = online->forward(obs).gather(1, action.unsqueeze(1)).squeeze(1);
+        Tensor loss = torch::smooth_l1_loss(q, y);
+        opt->zero_grad();
+        loss.backward();
+        opt->step();
+      };
+      return p;
+    }
+  }
+  throw std::logic_error("torch_step: unknown kind");
+}
+
 }  // namespace bench
