@@ -3,7 +3,7 @@
 //   duel list                                  every model with its survey section
 //   duel train <model> [options]               train (resumes from --out if a checkpoint is there)
 //   duel sample <run-dir> [--n 64] [--out F]   draw samples from a trained run
-//   duel eval <run-dir> [--n 2000]             metrics of a trained run
+//   duel eval <run-dir> [--n 2000] [--judge F]  metrics of a trained run
 //   duel bench [args]                          kernel benchmarks (runs duel_bench)
 #include <unistd.h>
 
@@ -33,8 +33,10 @@ commands:
   train <model> [options]       train a model; a run resumes from its folder's checkpoint
   sample <run-dir> [--n N] [--out FILE]
                                 draw N samples from a trained run into a PNG
-  eval <run-dir> [--n N]        evaluate a trained run (FCD and classifier score for images,
-                                mode coverage for toy mixtures)
+  eval <run-dir> [--n N] [--judge FILE]
+                                evaluate a trained run (FCD and classifier score for images,
+                                mode coverage for toy mixtures; the judge's weights come from
+                                FILE, $DUEL_JUDGE or the checkout's gan/judge.duel)
   bench [duel_bench options]    run the kernel benchmarks
 
 train options (defaults in brackets):
@@ -61,6 +63,10 @@ train::RunOptions parse_train_options(const std::string& model, int argc, char**
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) usage_error("unexpected argument '" + a + "' (options look like --name value)");
     std::string key = a.substr(2);
+    if (key == "help") {
+      std::printf("%s", kUsage);
+      std::exit(0);
+    }
     if (key == "no-resume") {
       o.resume = false;
       continue;
@@ -147,8 +153,10 @@ int cmd_eval(int argc, char** argv) {
   if (argc < 3) usage_error("eval needs a run folder");
   train::RunOptions o = read_run(argv[2]);
   int64_t n = 2000;
+  std::string judge_path;  // empty: gan::default_judge_path()
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--n")) n = std::stoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--judge")) judge_path = argv[i + 1];
     else usage_error(std::string("unknown eval option ") + argv[i]);
   }
   if (o.model == "dqn") {  // greedy evaluation episodes (--n, at most 100)
@@ -167,7 +175,7 @@ int cmd_eval(int argc, char** argv) {
   std::printf("run %s (model %s, step %s)\n", o.out_dir.c_str(), o.model.c_str(),
               read_checkpoint_meta(o.out_dir + "/checkpoint.duel")["step"].c_str());
   if (fake.dim() == 4) {
-    auto judge = gan::load_judge();
+    auto judge = gan::load_judge(judge_path);
     ImageDataset test = load_fashion_mnist("test", "", true, n);
     ImageDataset train = load_fashion_mnist("train", "", true, n);
     Tensor f_test = gan::judge_features(*judge, test.images);

@@ -2,6 +2,8 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/nn_ops.h"
@@ -31,7 +33,22 @@ JudgeNet::JudgeNet() {
 Tensor JudgeNet::features(const Tensor& x) { return (*trunk_)(x); }
 Tensor JudgeNet::forward(const Tensor& x) { return (*head_)(features(x)); }
 
-std::shared_ptr<JudgeNet> load_judge(const std::string& path) {
+std::string default_judge_path() {
+  if (const char* env = std::getenv("DUEL_JUDGE"); env && *env) return env;
+  std::vector<std::filesystem::path> tried = {kJudgePath};
+  // __FILE__ is this source's absolute path in a CMake build: the checkout's gan/ folder.
+  const std::filesystem::path here = std::filesystem::path(__FILE__).parent_path();
+  if (here.is_absolute()) tried.push_back(here / "judge.duel");
+  for (const auto& p : tried)
+    if (std::filesystem::exists(p)) return p.string();
+  std::string where;
+  for (const auto& p : tried) where += (where.empty() ? "" : ", ") + p.string();
+  DUEL_FAIL("the judge classifier's weights were not found (tried ", where,
+            "); run from the repository root, set DUEL_JUDGE=/path/to/judge.duel, or pass --judge PATH");
+}
+
+std::shared_ptr<JudgeNet> load_judge(const std::string& path_or_empty) {
+  const std::string path = path_or_empty.empty() ? default_judge_path() : path_or_empty;
   auto judge = std::make_shared<JudgeNet>();
   Checkpoint ck = load_checkpoint(path);
   nn::StateDict d;
@@ -66,7 +83,13 @@ double judge_accuracy(JudgeNet& judge, const Tensor& images, const Tensor& label
 
 double classifier_score(JudgeNet& judge, const Tensor& images) {
   judge.eval();
-  Tensor logits = batched(images, 500, [&](const Tensor& x) { return judge(x); }).to(kFloat64);
+  return classifier_score_from_logits(batched(images, 500, [&](const Tensor& x) { return judge(x); }));
+}
+
+double classifier_score_from_logits(const Tensor& logits_in) {
+  DUEL_CHECK(logits_in.dim() == 2 && logits_in.size(0) > 0, "classifier_score: expected logits [N, classes], got ",
+             shape_str(logits_in.sizes()));
+  Tensor logits = logits_in.to(kFloat64);
   Tensor logp = log_softmax(logits, 1);      // log p(y|x)
   Tensor p = exp(logp);
   Tensor log_marginal = log(mean(p, {0}, true));  // log p(y)

@@ -28,11 +28,18 @@ class JudgeNet : public nn::Module {
 
 // The committed judge weights (regenerate with `duel train judge`).
 inline constexpr const char* kJudgePath = "gan/judge.duel";
-std::shared_ptr<JudgeNet> load_judge(const std::string& path = kJudgePath);
+// Where `duel eval` finds the judge: $DUEL_JUDGE if set, else gan/judge.duel under
+// the current directory, else beside this source file in the checkout duel was
+// built from. Throws, naming every place tried, when none exists.
+std::string default_judge_path();
+// Loads the judge weights; an empty path means default_judge_path().
+std::shared_ptr<JudgeNet> load_judge(const std::string& path = "");
 
 // Accuracy of the judge on images [N,1,28,28] in [-1,1] with labels.
 double judge_accuracy(JudgeNet& judge, const Tensor& images, const Tensor& labels);
 double classifier_score(JudgeNet& judge, const Tensor& images);
+// exp(E_x KL(p(y|x) || p(y))) of the class logits [N, classes] (the Inception-score formula).
+double classifier_score_from_logits(const Tensor& logits);
 // Frechet distance between N(mu1, S1) and N(mu2, S2) fitted to features [N, D] (float64 math).
 double frechet_distance(const Tensor& features_a, const Tensor& features_b);
 Tensor judge_features(JudgeNet& judge, const Tensor& images);  // batched, no grad

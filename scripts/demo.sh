@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Build duel (via setup.sh) and run the toy training example.
+# The main job: build duel (via setup.sh), train DCGAN on Fashion-MNIST for a few
+# minutes on the CPU, evaluate it with the judge classifier, and leave a sample
+# grid and a loss plot in the run folder.
+#
+#   bash scripts/demo.sh                 # 600 iterations (about 2-4 minutes on 2 cores)
+#   STEPS=3000 bash scripts/demo.sh      # longer: see docs/results.md for what 3000 reach
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
+OUT="${OUT:-runs/demo-dcgan}"
+STEPS="${STEPS:-600}"
 
 bash scripts/setup.sh
-"$BUILD_DIR/examples/train_toy" "$@"
+"$BUILD_DIR/duel" train dcgan --steps "$STEPS" --sample-every 200 --log-every 20 --out "$OUT" --no-resume
+"$BUILD_DIR/duel" eval "$OUT"
+echo
+echo "sample grid: $OUT/samples_latest.png   loss plot: $OUT/losses.png   metrics: $OUT/metrics.jsonl"

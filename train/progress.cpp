@@ -64,6 +64,7 @@ void ProgressBar::draw(bool force) {
   line += tail;
   if (tty_) std::printf("\r\033[K%s", line.c_str());
   else std::printf("%s\n", line.c_str());
+  printed_step_ = step_;
   std::fflush(stdout);
 }
 
@@ -74,7 +75,7 @@ void ProgressBar::print_line(const std::string& text) {
 }
 
 void ProgressBar::finish() {
-  draw(true);
+  if (tty_ || printed_step_ != step_) draw(true);
   if (tty_) std::printf("\n");
   std::fflush(stdout);
 }

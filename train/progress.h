@@ -26,6 +26,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point t0_, last_draw_;
   bool tty_;
   int64_t last_logged_ = -1;
+  int64_t printed_step_ = -1;  // step of the last plain line (not a tty): finish() does not repeat it
 };
 
 }  // namespace duel::train
