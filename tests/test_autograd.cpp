@@ -64,7 +64,7 @@ TEST_CASE("autograd: accumulation after a create_graph backward does not corrupt
   CHECK(z.grad().to_vector<double>() == std::vector<double>{2, 2, 2});
 }
 
-TEST_CASE("autograd: retain_graph allows a second backward; without it the error names the op", "[autograd]") {
+TEST_CASE("autograd: retain_graph allows a second backward, without it the error names the op", "[autograd]") {
   Tensor x = vec({0.5, 1.5}).requires_grad_();
   Tensor y = exp(x);
   y.backward(ones({2}, kFloat64), /*retain_graph=*/true);

@@ -55,7 +55,7 @@ FxFn conv_transpose1d_call = [](const TensorList& in) {
 
 }  // namespace
 
-TEST_CASE("conv: forward and backward match PyTorch; gradcheck and gradgradcheck", "[nn][conv]") {
+TEST_CASE("conv: forward and backward match PyTorch, gradcheck and gradgradcheck", "[nn][conv]") {
   FxTable table = {
       {"conv2d_basic", conv2d_call},
       {"conv2d_groups", conv2d_call},

@@ -35,7 +35,7 @@ FxFn ce_call = [](const TensorList& in) { return TensorList{cross_entropy(in[0],
 
 }  // namespace
 
-TEST_CASE("loss: forward and backward match PyTorch; gradcheck and gradgradcheck", "[nn][loss]") {
+TEST_CASE("loss: forward and backward match PyTorch, gradcheck and gradgradcheck", "[nn][loss]") {
   FxTable table;
   for (std::string r : {"mean", "sum", "none"}) {
     table["mse_" + r] = two(mse_loss);

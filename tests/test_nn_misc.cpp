@@ -16,7 +16,7 @@ FxFn prelu_call = [](const TensorList& in) { return TensorList{prelu(in[0], in[1
 FxFn elu_call = [](const TensorList& in) { return TensorList{elu(in[0], in[1].to_vector<double>()[0])}; };
 }  // namespace
 
-TEST_CASE("nn misc: embedding, prelu, elu match PyTorch; gradcheck and gradgradcheck", "[nn][misc]") {
+TEST_CASE("nn misc: embedding, prelu, elu match PyTorch, gradcheck and gradgradcheck", "[nn][misc]") {
   FxTable table = {
       {"embedding", embedding_call}, {"embedding_1d", embedding_call}, {"prelu_channels", prelu_call},
       {"prelu_shared", prelu_call},  {"elu_1", elu_call},              {"elu_05", elu_call},

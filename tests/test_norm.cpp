@@ -58,7 +58,7 @@ TensorList bn_grads(const Tensor& x0, const Tensor& w0, const Tensor& b0, const 
 
 }  // namespace
 
-TEST_CASE("norm: forward, backward and running statistics match PyTorch; gradcheck and gradgradcheck",
+TEST_CASE("norm: forward, backward and running statistics match PyTorch, gradcheck and gradgradcheck",
           "[nn][norm]") {
   FxTable table = {
       {"batch_norm_train_affine", bn_train_affine},
@@ -113,7 +113,7 @@ TEST_CASE("norm: fused batch_norm backward agrees with the composite backward", 
   }
 }
 
-TEST_CASE("norm: the composite batch_norm backward gives the right second derivative; frozen statistics do not",
+TEST_CASE("norm: the composite batch_norm backward gives the right second derivative, frozen statistics do not",
           "[nn][norm]") {
   // f(x) = <batch_norm(x), v>,  gx(x) = df/dx.  We compare H(x) u = d<gx(x), u>/dx three ways:
   //   * autograd through the composite backward (create_graph),

@@ -38,7 +38,7 @@ FxFn shuffle_call = [](const TensorList& in) { return TensorList{pixel_shuffle(i
 
 }  // namespace
 
-TEST_CASE("pool: forward and backward match PyTorch; gradcheck and gradgradcheck", "[nn][pool]") {
+TEST_CASE("pool: forward and backward match PyTorch, gradcheck and gradgradcheck", "[nn][pool]") {
   FxTable table = {
       {"max_pool2d_overlap", max_pool_call},
       {"max_pool2d_rect", max_pool_call},

@@ -16,7 +16,7 @@ FxFn softmax_call = [](const TensorList& in) { return TensorList{softmax(in[0], 
 FxFn log_softmax_call = [](const TensorList& in) { return TensorList{log_softmax(in[0], dim_of(in))}; };
 }  // namespace
 
-TEST_CASE("softmax: forward and backward match PyTorch; gradcheck and gradgradcheck", "[nn][softmax]") {
+TEST_CASE("softmax: forward and backward match PyTorch, gradcheck and gradgradcheck", "[nn][softmax]") {
   FxTable table;
   for (const char* s : {"d1", "d0", "mid", "neg_dim", "large"}) {
     table[std::string("softmax_") + s] = softmax_call;
@@ -35,7 +35,7 @@ TEST_CASE("softmax: non-contiguous input, second derivatives through a composite
   }
 }
 
-TEST_CASE("softmax: extreme inputs stay finite; log_softmax is exact where softmax underflows", "[nn][softmax]") {
+TEST_CASE("softmax: extreme inputs stay finite, log_softmax is exact where softmax underflows", "[nn][softmax]") {
   for (DType dt : {kFloat32, kFloat64}) {
     INFO(dtype_name(dt));
     Tensor x = tensor({{0.0, 200.0, -200.0}, {-1e4, -1e4, -1e4}}, dt).requires_grad_();

@@ -325,7 +325,7 @@ TEST_CASE("MinibatchDiscrimination: self term and mean by hand", "[nnlib]") {
   check_col(mean(x), {o[0] / 2, o[1] / 2, o[2] / 2});
 }
 
-TEST_CASE("BatchNorm: train uses batch statistics and updates running ones; eval uses running ones", "[nnlib]") {
+TEST_CASE("BatchNorm: train uses batch statistics and updates running ones, eval uses running ones", "[nnlib]") {
   nn::BatchNorm1d bn(2, 1e-5, 0.5);
   Tensor x = tensor({{1.0, 10.0}, {3.0, 20.0}, {5.0, 60.0}});  // means 3, 30; unbiased vars 4, 700
   Tensor y = bn(x);
@@ -355,7 +355,7 @@ TEST_CASE("BatchNorm: train uses batch statistics and updates running ones; eval
   CHECK(bn.running_mean.to_vector<double>()[0] == Approx(0.5 * 1.5 + 0.5 * 3.0));
 }
 
-TEST_CASE("Dropout: zeroes about p of the elements and rescales in training; identity in eval", "[nnlib]") {
+TEST_CASE("Dropout: zeroes about p of the elements and rescales in training, identity in eval", "[nnlib]") {
   manual_seed(123);
   nn::Dropout d(0.25);
   Tensor x = ones({200, 50});
@@ -383,7 +383,7 @@ TEST_CASE("Dropout: zeroes about p of the elements and rescales in training; ide
   CHECK(s[1]->is_training());
 }
 
-TEST_CASE("LSTM: batch_first matches the time-major layout; dropout only in training", "[nnlib]") {
+TEST_CASE("LSTM: batch_first matches the time-major layout, dropout only in training", "[nnlib]") {
   Generator g1(3), g2(3);
   nn::LSTM a(3, 4, {.num_layers = 2, .gen = &g1});
   nn::LSTM b(3, 4, {.num_layers = 2, .batch_first = true, .gen = &g2});

@@ -85,7 +85,7 @@ TEST_CASE("Module: registration errors and shared parameters", "[nnlib]") {
   CHECK_THROWS_WITH(list(zeros({1, 2})), Contains("not implemented"));
 }
 
-TEST_CASE("Module: state_dict round trip reproduces the outputs; state_dict is detached", "[nnlib]") {
+TEST_CASE("Module: state_dict round trip reproduces the outputs, state_dict is detached", "[nnlib]") {
   manual_seed(1);
   Net a;
   manual_seed(2);
@@ -112,7 +112,7 @@ TEST_CASE("Module: state_dict round trip reproduces the outputs; state_dict is d
   CHECK(a(x).to_vector<double>() == ya.to_vector<double>());
 }
 
-TEST_CASE("Module: load_state_dict errors name the key, the shapes and dtypes; nothing is loaded", "[nnlib]") {
+TEST_CASE("Module: load_state_dict errors name the key, the shapes and dtypes, nothing is loaded", "[nnlib]") {
   nn::Linear l(3, 2);
   Tensor w0 = l.weight.clone();
   nn::StateDict good = nn::Linear(3, 2).state_dict();

@@ -128,7 +128,7 @@ TEST_CASE("optimizers match PyTorch step by step (fused loop and tensor ops)", "
   CHECK(seen == table.size());
 }
 
-TEST_CASE("optimizers: state_dict round trip continues identically; load errors", "[nnlib]") {
+TEST_CASE("optimizers: state_dict round trip continues identically, load errors", "[nnlib]") {
   auto make_adam = [](const std::vector<Tensor>& ps) {
     return optim::Adam(ps, {.lr = 0.05, .betas = {0.5, 0.9}, .amsgrad = true});
   };
@@ -176,7 +176,7 @@ TEST_CASE("optimizers: state_dict round trip continues identically; load errors"
   CHECK_THROWS_WITH(b.load_state_dict(bad_key), Contains("unexpected key 'nonsense'"));
 }
 
-TEST_CASE("optimizers: parameters without gradients are skipped; zero_grad; argument checks", "[nnlib]") {
+TEST_CASE("optimizers: parameters without gradients are skipped, zero_grad, argument checks", "[nnlib]") {
   Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
   optim::SGD opt({a, b}, {.lr = 0.5, .momentum = 0.9});
   sum(a * 3.0).backward();
@@ -235,7 +235,7 @@ TEST_CASE("lr schedules match PyTorch", "[nnlib]") {
   }
 }
 
-TEST_CASE("lr schedules: every group scales its own base lr; LambdaLR; state_dict", "[nnlib]") {
+TEST_CASE("lr schedules: every group scales its own base lr, LambdaLR, state_dict", "[nnlib]") {
   Tensor a = zeros({1}).requires_grad_(), b = zeros({1}).requires_grad_();
   optim::SGD opt(std::vector<optim::ParamGroup>{{{a}}, {{b}, 0.5}}, {.lr = 0.1});
   optim::LambdaLR s(opt, [](int64_t e) { return 1.0 / (1 + e); });
@@ -290,7 +290,7 @@ TEST_CASE("clip_grad_value_ and clamp_parameters_ (WGAN weight clipping)", "[nnl
 
 // ---------------------------------------------------------------- EMA and target networks
 
-TEST_CASE("ExponentialMovingAverage: shadow = decay * shadow + (1 - decay) * param; buffers copied", "[nnlib]") {
+TEST_CASE("ExponentialMovingAverage: shadow = decay * shadow + (1 - decay) * param, buffers copied", "[nnlib]") {
   nn::Sequential net{std::make_shared<nn::Linear>(2, 2), std::make_shared<nn::BatchNorm1d>(2)};
   net.to(kFloat64);
   auto lin = net.at<nn::Linear>(0);
