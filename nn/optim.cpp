@@ -1,12 +1,15 @@
 // Optimizer base (groups, state, state dicts) and the SGD / Adam / RMSprop updates.
-// Each update exists twice with the same operation order: a fused loop over raw
-// CPU memory (one pass per parameter) and a tensor-op version for other devices.
+// Each update exists twice with the same operation order: a fused kernel (one pass per
+// parameter: kernels/cpu/optim.cpp on the CPU, kernels/cuda/optim.cu on sim and cuda,
+// dispatched with DUEL_KERNEL) and a tensor-op version for the other cases
+// (non-contiguous parameters, or fused = false).
 #include "nn/optim.h"
 
 #include <cmath>
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "kernels/dispatch.h"
 #include "tensor/ops/elementwise.h"
 
 namespace duel::optim {
@@ -81,7 +84,7 @@ Tensor Optimizer::dense_grad(const Tensor& p) {
   return g.contiguous();
 }
 
-bool Optimizer::fusable(const Tensor& p) { return p.device().is_cpu() && p.is_contiguous(); }
+bool Optimizer::fusable(const Tensor& p) { return p.is_contiguous() && is_floating(p.dtype()); }
 
 StateDict Optimizer::state_dict() const {
   StateDict sd;
@@ -154,9 +157,6 @@ void Optimizer::load_state_dict(const StateDict& sd) {
 
 namespace {
 
-// Parameters at least this large are updated by several OpenMP threads (elements are independent).
-constexpr int64_t kParallelGrain = 1 << 15;
-
 template <class F>
 void dispatch_fused(const Tensor& p, F&& f) {
   if (p.dtype() == kFloat32) {
@@ -169,6 +169,13 @@ void dispatch_fused(const Tensor& p, F&& f) {
 template <class T>
 T* ptr(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
+}
+
+// State buffers are created contiguous (zeros_like_param, load_state_dict); checked anyway.
+bool all_contiguous(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t->defined() && !t->is_contiguous()) return false;
+  return true;
 }
 
 }  // namespace
@@ -201,25 +208,14 @@ void SGD::step() {
         auto it = st.buffers.find("momentum_buffer");
         buf = it == st.buffers.end() ? (st.buffers["momentum_buffer"] = zeros_like_param(p)) : it->second;
       }
-      if (options.fused && fusable(p)) {
+      if (options.fused && fusable(p) && all_contiguous({&buf})) {
         Tensor g = dense_grad(p);
+        cpu::SgdUpdate u;
+        u.lr = lr, u.momentum = mom, u.dampening = damp, u.weight_decay = wd, u.nesterov = nesterov;
+        u.first_step = first;
         dispatch_fused(p, [&](auto tag) {
           using T = decltype(tag);
-          T* pp = p.data<T>();
-          const T* gp = g.data<T>();
-          T* bp = ptr<T>(buf);
-          const T twd = T(wd), tmom = T(mom), tdamp = T(1 - damp), tlr = T(-lr);
-          const int64_t n = p.numel();
-#pragma omp parallel for if (n >= kParallelGrain)
-          for (int64_t i = 0; i < n; ++i) {
-            T d = gp[i];
-            if (wd != 0) d = d + twd * pp[i];
-            if (mom != 0) {
-              bp[i] = first ? d : bp[i] * tmom + tdamp * d;
-              d = nesterov ? d + tmom * bp[i] : bp[i];
-            }
-            pp[i] = pp[i] + tlr * d;
-          }
+          DUEL_KERNEL(p.device(), sgd_update<T>, p.data<T>(), g.data<T>(), ptr<T>(buf), p.numel(), u);
         });
         p.bump_version();
         if (buf.defined()) buf.bump_version();
@@ -273,32 +269,15 @@ void Adam::step() {
       st.step += 1;
       const double bc1 = 1 - std::pow(b1, (double)st.step), bc2 = 1 - std::pow(b2, (double)st.step);
       const double step_size = lr / bc1, bc2_sqrt = std::sqrt(bc2);
-      if (options.fused && fusable(p)) {
+      if (options.fused && fusable(p) && all_contiguous({&m, &v, &vmax})) {
         Tensor g = dense_grad(p);
+        cpu::AdamUpdate u;  // the kernel derives step_size and sqrt(bc2) exactly as below
+        u.lr = lr, u.beta1 = b1, u.beta2 = b2, u.eps = eps, u.weight_decay = wd;
+        u.decoupled_weight_decay = decoupled, u.amsgrad = amsgrad, u.step = st.step;
         dispatch_fused(p, [&](auto tag) {
           using T = decltype(tag);
-          T *pp = p.data<T>(), *mp = m.data<T>(), *vp = v.data<T>(), *xp = ptr<T>(vmax);
-          const T* gp = g.data<T>();
-          const T tb1 = T(b1), tb2 = T(b2), t1b1 = T(1 - b1), t1b2 = T(1 - b2), twd = T(wd),
-                  tdecay = T(1 - lr * wd), tbc2 = T(bc2_sqrt), teps = T(eps), tstep = T(-step_size);
-          const int64_t n = p.numel();
-#pragma omp parallel for if (n >= kParallelGrain)
-          for (int64_t i = 0; i < n; ++i) {
-            T gv = gp[i];
-            if (wd != 0) {
-              if (decoupled) {
-                pp[i] = pp[i] * tdecay;
-              } else {
-                gv = gv + twd * pp[i];
-              }
-            }
-            mp[i] = mp[i] * tb1 + t1b1 * gv;
-            vp[i] = vp[i] * tb2 + t1b2 * gv * gv;
-            T vv = vp[i];
-            if (amsgrad) vv = xp[i] = std::max(xp[i], vp[i]);
-            T denom = std::sqrt(vv) / tbc2 + teps;
-            pp[i] = pp[i] + tstep * (mp[i] / denom);
-          }
+          DUEL_KERNEL(p.device(), adam_update<T>, p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), ptr<T>(vmax),
+                      p.numel(), u);
         });
         for (Tensor* t : {&p, &m, &v, &vmax})
           if (t->defined()) t->bump_version();
@@ -374,32 +353,15 @@ void RMSprop::step() {
       Tensor ga = centered ? buffer("grad_avg") : Tensor();
       Tensor buf = mom > 0 ? buffer("momentum_buffer") : Tensor();
       st.step += 1;
-      if (options.fused && fusable(p)) {
+      if (options.fused && fusable(p) && all_contiguous({&sq, &ga, &buf})) {
         Tensor g = dense_grad(p);
+        cpu::RmspropUpdate u;
+        u.lr = lr, u.alpha = alpha, u.eps = eps, u.weight_decay = wd, u.momentum = mom;
+        u.centered = centered, u.eps_inside_sqrt = inside;
         dispatch_fused(p, [&](auto tag) {
           using T = decltype(tag);
-          T *pp = p.data<T>(), *sp = sq.data<T>(), *ap = ptr<T>(ga), *bp = ptr<T>(buf);
-          const T* gp = g.data<T>();
-          const T talpha = T(alpha), t1a = T(1 - alpha), twd = T(wd), teps = T(eps), tmom = T(mom), tlr = T(-lr);
-          const int64_t n = p.numel();
-#pragma omp parallel for if (n >= kParallelGrain)
-          for (int64_t i = 0; i < n; ++i) {
-            T gv = gp[i];
-            if (wd != 0) gv = gv + twd * pp[i];
-            sp[i] = sp[i] * talpha + t1a * gv * gv;
-            T avg = sp[i];
-            if (centered) {
-              ap[i] = ap[i] * talpha + t1a * gv;
-              avg = avg - ap[i] * ap[i];
-            }
-            T denom = inside ? std::sqrt(avg + teps) : std::sqrt(avg) + teps;
-            if (mom > 0) {
-              bp[i] = bp[i] * tmom + gv / denom;
-              pp[i] = pp[i] + tlr * bp[i];
-            } else {
-              pp[i] = pp[i] + tlr * (gv / denom);
-            }
-          }
+          DUEL_KERNEL(p.device(), rmsprop_update<T>, p.data<T>(), g.data<T>(), sq.data<T>(), ptr<T>(ga), ptr<T>(buf),
+                      p.numel(), u);
         });
         for (Tensor* t : {&p, &sq, &ga, &buf})
           if (t->defined()) t->bump_version();

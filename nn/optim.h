@@ -12,10 +12,11 @@
 // and device: move modules with Module::to() before the first step. Parameters
 // whose grad is undefined are skipped (their step counter does not advance).
 //
-// `fused` (default true) updates each contiguous CPU float32/float64 parameter
-// in one pass over raw memory; otherwise (other devices, or fused = false) the
-// same formulas run as in-place tensor ops. Both follow PyTorch's order of
-// floating-point operations.
+// `fused` (default true) updates each contiguous float32/float64 parameter in
+// one pass by a fused kernel on its own device (kernels/cpu/optim.cpp on the CPU,
+// kernels/cuda/optim.cu on sim and cuda); otherwise (non-contiguous parameters,
+// or fused = false) the same formulas run as in-place tensor ops. Both follow
+// PyTorch's order of floating-point operations.
 #pragma once
 #include <map>
 #include <optional>
@@ -77,7 +78,7 @@ class Optimizer {
   static Tensor zeros_like_param(const Tensor& p);
   // The gradient as a contiguous tensor of p's dtype (for the fused loops).
   static Tensor dense_grad(const Tensor& p);
-  // Whether the fused CPU loop can update p in place.
+  // Whether a fused kernel (kernels/cpu/optim.h, kernels/cuda/optim.cu) can update p in place.
   static bool fusable(const Tensor& p);
 
   std::string name_;

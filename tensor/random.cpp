@@ -2,11 +2,21 @@
 // as 1, 2, 3", SC 2011). Element i of a draw of n numbers reads word i % 4 of
 // the block at counter (offset + i / 4), so any element can be computed
 // independently: the CUDA kernels produce the same stream in parallel.
+//
+// uniform / normal / bernoulli (and rand, randn, dropout's mask) into float32/float64
+// draw on the tensor's own device through DUEL_KERNEL (kernels/cpu/random.cpp,
+// kernels/cuda/random.cu on sim and cuda): the generator state (seed, offset) stays on the
+// host, advance() reserves the range, and each backend computes element i from counter
+// offset + i / 4, so the same generator state gives the same numbers on every device
+// (bitwise on sim; normal within a few ulps on a GPU, whose log/sin/cos differ from glibc's).
+// Other dtypes (bernoulli into int64/bool) draw in float64 on the CPU and convert.
 #include "tensor/random.h"
 
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "kernels/cpu/random.h"
+#include "kernels/dispatch.h"
 #include "tensor/ops/elementwise.h"
 
 namespace duel {
@@ -61,11 +71,27 @@ Tensor on_device(Tensor cpu, const TensorOptions& opts) {
   return t;
 }
 
+// Draws `draws` numbers with kernel(out, seed, offset) straight into a tensor of opts'
+// dtype on opts' device. Only for float32/float64 (the kernels' dtypes).
+template <class K>
+Tensor draw_direct(const Shape& shape, const TensorOptions& opts, Generator* gen, int64_t draws, K kernel) {
+  Tensor t = empty(shape, TensorOptions(opts.dtype, opts.device));
+  Generator& g = pick(gen);
+  const uint64_t seed = g.seed(), offset = g.advance(static_cast<uint64_t>(draws));
+  kernel(t, seed, offset);
+  if (opts.requires_grad) t.requires_grad_();
+  return t;
+}
+
 }  // namespace
 
 Tensor rand(const Shape& shape, TensorOptions opts, Generator* gen) { return uniform(shape, 0, 1, opts, gen); }
 
 Tensor uniform(const Shape& shape, double lo, double hi, TensorOptions opts, Generator* gen) {
+  if (is_floating(opts.dtype))
+    return draw_direct(shape, opts, gen, shape_numel(shape), [&](Tensor& t, uint64_t seed, uint64_t offset) {
+      DUEL_KERNEL(t.device(), philox_uniform, t, seed, offset, lo, hi);
+    });
   Tensor t = empty(shape, TensorOptions(kFloat64));
   double* p = t.data<double>();
   for_each_uniform(pick(gen), t.numel(), [&](int64_t i, float u) { p[i] = lo + (hi - lo) * (double)u; });
@@ -74,6 +100,12 @@ Tensor uniform(const Shape& shape, double lo, double hi, TensorOptions opts, Gen
 
 Tensor normal(const Shape& shape, double mean, double std, TensorOptions opts, Generator* gen) {
   // Box-Muller on pairs: element 2k and 2k+1 come from uniforms 2k and 2k+1
+  if (is_floating(opts.dtype)) {
+    const int64_t n = shape_numel(shape);
+    return draw_direct(shape, opts, gen, n + (n & 1), [&](Tensor& t, uint64_t seed, uint64_t offset) {
+      DUEL_KERNEL(t.device(), philox_normal, t, seed, offset, mean, std);
+    });
+  }
   Tensor t = empty(shape, TensorOptions(kFloat64));
   double* p = t.data<double>();
   int64_t n = t.numel();
@@ -93,6 +125,10 @@ Tensor randn(const Shape& shape, TensorOptions opts, Generator* gen) { return no
 
 Tensor bernoulli(const Shape& shape, double prob, TensorOptions opts, Generator* gen) {
   DUEL_CHECK(prob >= 0 && prob <= 1, "bernoulli: p must be in [0, 1], got ", prob);
+  if (is_floating(opts.dtype))
+    return draw_direct(shape, opts, gen, shape_numel(shape), [&](Tensor& t, uint64_t seed, uint64_t offset) {
+      DUEL_KERNEL(t.device(), philox_bernoulli, t, seed, offset, prob);
+    });
   Tensor t = empty(shape, TensorOptions(kFloat64));
   double* p = t.data<double>();
   for_each_uniform(pick(gen), t.numel(), [&](int64_t i, float u) { p[i] = (double)u < prob ? 1.0 : 0.0; });
@@ -126,12 +162,12 @@ Tensor randperm(int64_t n, Generator* gen) {
 
 void uniform_(Tensor& t, double lo, double hi, Generator* gen) {
   NoGradGuard ng;
-  t.copy_(uniform(t.sizes(), lo, hi, TensorOptions(t.dtype()), gen));
+  t.copy_(uniform(t.sizes(), lo, hi, TensorOptions(t.dtype(), t.device()), gen));
 }
 
 void normal_(Tensor& t, double mean, double std, Generator* gen) {
   NoGradGuard ng;
-  t.copy_(normal(t.sizes(), mean, std, TensorOptions(t.dtype()), gen));
+  t.copy_(normal(t.sizes(), mean, std, TensorOptions(t.dtype(), t.device()), gen));
 }
 
 }  // namespace duel

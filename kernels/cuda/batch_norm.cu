@@ -115,8 +115,8 @@ __global__ void bn_backward_kernel(const T* gy, const T* __restrict__ x, const T
 template <class T>
 void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double eps, T* mean, T* invstd) {
   if (C <= 0) return;
-  DUEL_LAUNCH((bn_stats_kernel<T>), grid_for(C, 1), warp_multiple(N * S), 0, nullptr)(x, N, C, S, eps, mean, invstd);
-  check_launch("bn_stats_kernel");
+  DUEL_LAUNCH((bn_stats_kernel<T>), grid_for(C, 1), warp_multiple(N * S), 0, launch_stream())(x, N, C, S, eps, mean, invstd);
+  DUEL_CHECK_LAUNCH("bn_stats_kernel");
 }
 
 template <class T>
@@ -124,18 +124,18 @@ void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weigh
                       int64_t S, T* y) {
   const int64_t total = N * C * S;
   if (total <= 0) return;
-  DUEL_LAUNCH((bn_apply_kernel<T>), grid_for(total), kThreads, 0, nullptr)(x, mean, invstd, weight, bias, C, S, total,
+  DUEL_LAUNCH((bn_apply_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(x, mean, invstd, weight, bias, C, S, total,
                                                                           y);
-  check_launch("bn_apply_kernel");
+  DUEL_CHECK_LAUNCH("bn_apply_kernel");
 }
 
 template <class T>
 void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
                          int64_t C, int64_t S, T* gx, T* gweight, T* gbias) {
   if (C <= 0) return;
-  DUEL_LAUNCH((bn_backward_kernel<T>), grid_for(C, 1), warp_multiple(N * S), 0, nullptr)(
+  DUEL_LAUNCH((bn_backward_kernel<T>), grid_for(C, 1), warp_multiple(N * S), 0, launch_stream())(
       gy, x, mean, invstd, weight, N, C, S, gx, gweight, gbias);
-  check_launch("bn_backward_kernel");
+  DUEL_CHECK_LAUNCH("bn_backward_kernel");
 }
 
 template void batch_norm_stats<float>(const float*, int64_t, int64_t, int64_t, double, float*, float*);

@@ -18,6 +18,12 @@
 //   DUEL_SET_MAX_DYNAMIC_SHARED(kernel, bytes)   host side, before a launch that needs
 //       more than 48 KiB of dynamic shared memory (cudaFuncSetAttribute on the GPU).
 //
+// Error checks (see also DUEL_CHECK_LAUNCH in utils.cuh, after every launch):
+//   DUEL_CUDA_CHECK(cudaMemcpyAsync(...));   (nvcc only; kernels/cuda/cuda_check.h) throws
+//       duel::Error naming the CUDA error (text and name), the expression and the file:line.
+// Kernels are launched on the current stream (kernels/cuda/stream.h): pass launch_stream()
+// (utils.cuh) as DUEL_LAUNCH's stream argument.
+//
 // Static `__shared__ T x[N];`, `__syncthreads()`, `__shfl_*_sync`, votes, atomics,
 // threadIdx/blockIdx/blockDim/gridDim, warpSize and the usual math intrinsics are
 // written exactly as in CUDA; under DUEL_SIM they come from kernels/sim/sim.h.
@@ -37,6 +43,8 @@
 // ------------------------------------------------------------------------ nvcc ----
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/cuda_check.h"  // DUEL_CUDA_CHECK
+
 #define DUEL_BACKEND_NAMESPACE cuda
 #define DUEL_GLOBAL __global__
 #define DUEL_DEVICE __device__
@@ -51,7 +59,7 @@
   T* name = reinterpret_cast<T*>(duel_dynamic_smem_)
 
 #define DUEL_SET_MAX_DYNAMIC_SHARED(kernel, bytes) \
-  cudaFuncSetAttribute((kernel), cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes))
+  DUEL_CUDA_CHECK(cudaFuncSetAttribute((kernel), cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)))
 
 #elif defined(DUEL_SIM)
 // ------------------------------------------------------------- SIMT emulator ----
@@ -64,8 +72,9 @@
 #define DUEL_FORCEINLINE __forceinline__
 #define DUEL_RESTRICT __restrict__
 
+// The emulator also records where the launch is written, for its error messages.
 #define DUEL_LAUNCH(kernel, grid, block, shmem_bytes, stream) \
-  ::duel::sim::detail::make_launcher(#kernel, kernel, (grid), (block), (shmem_bytes), (stream))
+  ::duel::sim::detail::make_launcher(#kernel, kernel, (grid), (block), (shmem_bytes), (stream), __FILE__, __LINE__)
 
 #define DUEL_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::duel::sim::detail::dynamic_shared())
 

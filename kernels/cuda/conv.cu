@@ -132,21 +132,21 @@ template <class T>
 void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
   const ConvDims d = make_dims(g);
   ConvForward<T> p{d.Og, d.N * d.P, d.Cg * d.KK, d.groups, x, w, y, d};
-  launch_gemm_tile<T>(p, "conv2d_forward(gemm_tile_kernel)");
+  launch_gemm_tile<T>(p, "conv2d_forward(gemm_tile_kernel)", __FILE__, __LINE__);
 }
 
 template <class T>
 void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g) {
   const ConvDims d = make_dims(g);
   ConvBackwardInput<T> p{d.Cg, d.N * d.H * d.W, d.Og * d.KK, d.groups, gy, w, gx, d};
-  launch_gemm_tile<T>(p, "conv2d_backward_input(gemm_tile_kernel)");
+  launch_gemm_tile<T>(p, "conv2d_backward_input(gemm_tile_kernel)", __FILE__, __LINE__);
 }
 
 template <class T>
 void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g) {
   const ConvDims d = make_dims(g);
   ConvBackwardWeight<T> p{d.Og, d.Cg * d.KK, d.N * d.P, d.groups, x, gy, gw, d};
-  launch_gemm_tile<T>(p, "conv2d_backward_weight(gemm_tile_kernel)");
+  launch_gemm_tile<T>(p, "conv2d_backward_weight(gemm_tile_kernel)", __FILE__, __LINE__);
 }
 
 template void conv2d_forward<float>(const float*, const float*, float*, const Conv2dGeometry&);

@@ -229,9 +229,9 @@ void launch_map1(Tensor& out, const Tensor& in, F f) {
   bool dense = false;
   const OffsetCalc<2> oc =
       make_offset_calc<2>(out.sizes(), {out.strides(), broadcast_strides(in, out.sizes())}, &dense);
-  DUEL_LAUNCH((map1_kernel<To, Ti, F>), grid_for(n), kThreads, 0, nullptr)(
+  DUEL_LAUNCH((map1_kernel<To, Ti, F>), grid_for(n), kThreads, 0, launch_stream())(
       static_cast<To*>(out.raw_data()), static_cast<const Ti*>(in.raw_data()), oc, n, dense, f);
-  check_launch("map1_kernel");
+  DUEL_CHECK_LAUNCH("map1_kernel");
 }
 
 template <class To, class Ti, class F>
@@ -241,10 +241,10 @@ void launch_map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
   bool dense = false;
   const OffsetCalc<3> oc = make_offset_calc<3>(
       out.sizes(), {out.strides(), broadcast_strides(a, out.sizes()), broadcast_strides(b, out.sizes())}, &dense);
-  DUEL_LAUNCH((map2_kernel<To, Ti, F>), grid_for(n), kThreads, 0, nullptr)(
+  DUEL_LAUNCH((map2_kernel<To, Ti, F>), grid_for(n), kThreads, 0, launch_stream())(
       static_cast<To*>(out.raw_data()), static_cast<const Ti*>(a.raw_data()), static_cast<const Ti*>(b.raw_data()),
       oc, n, dense, f);
-  check_launch("map2_kernel");
+  DUEL_CHECK_LAUNCH("map2_kernel");
 }
 
 // double -> T; integral types saturate (as kernels/cpu/elementwise.cpp).
@@ -358,10 +358,10 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
                     broadcast_strides(b, out.sizes())});
   DUEL_DISPATCH_ALL(out.dtype(), "where", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((where_kernel<T>), grid_for(n), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((where_kernel<T>), grid_for(n), kThreads, 0, launch_stream())(
         static_cast<T*>(out.raw_data()), static_cast<const uint8_t*>(cond.raw_data()),
         static_cast<const T*>(a.raw_data()), static_cast<const T*>(b.raw_data()), oc, n);
-    check_launch("where_kernel");
+    DUEL_CHECK_LAUNCH("where_kernel");
   });
 }
 
@@ -383,8 +383,8 @@ void fill(Tensor& dst, double value) {
   DUEL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
     using T = scalar_t;
     const T v = std::is_same_v<T, uint8_t> ? T(value != 0.0) : static_cast<T>(value);  // bool: non-zero is true
-    DUEL_LAUNCH((fill_kernel<T>), grid_for(n), kThreads, 0, nullptr)(static_cast<T*>(dst.raw_data()), oc, n, dense, v);
-    check_launch("fill_kernel");
+    DUEL_LAUNCH((fill_kernel<T>), grid_for(n), kThreads, 0, launch_stream())(static_cast<T*>(dst.raw_data()), oc, n, dense, v);
+    DUEL_CHECK_LAUNCH("fill_kernel");
   });
 }
 

@@ -100,17 +100,18 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_tile_kernel(Problem p) {
   }
 }
 
-// Launches gemm_tile_kernel over the whole problem.
+// Launches gemm_tile_kernel over the whole problem; `name`, `file` and `line` (the caller's
+// __FILE__, __LINE__) are reported if the launch fails.
 template <class T, class Problem>
-void launch_gemm_tile(const Problem& p, const char* name) {
+void launch_gemm_tile(const Problem& p, const char* name, const char* file, int line) {
   if (p.M <= 0 || p.N <= 0 || p.batches <= 0) return;
   const int64_t gx = (p.N + kGemmBN - 1) / kGemmBN, gy = (p.M + kGemmBM - 1) / kGemmBM;
   DUEL_CHECK(gx <= 0x7fffffffLL && gy <= 65535, name, ": matrix too large for the tiled kernel (", p.M, " x ", p.N,
              ")");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy),
                   static_cast<unsigned>(p.batches < 65535 ? p.batches : 65535));
-  DUEL_LAUNCH((gemm_tile_kernel<T, Problem>), grid, kGemmThreads, 0, nullptr)(p);
-  check_launch(name);
+  DUEL_LAUNCH((gemm_tile_kernel<T, Problem>), grid, kGemmThreads, 0, launch_stream())(p);
+  check_launch(name, file, line);
 }
 
 }  // namespace duel::DUEL_BACKEND_NAMESPACE

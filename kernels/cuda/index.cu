@@ -116,9 +116,9 @@ void check_range(const Tensor& index, int64_t n, const char* op, int64_t dim) {
   const int64_t m = index.numel();
   if (m == 0) return;
   Tensor flag = zeros({2}, TensorOptions(kInt64, Device(kDevice)));
-  DUEL_LAUNCH(check_index_kernel, grid_for(m), kThreads, 0, nullptr)(
+  DUEL_LAUNCH(check_index_kernel, grid_for(m), kThreads, 0, launch_stream())(
       index.data<int64_t>(), m, n, reinterpret_cast<unsigned long long*>(flag.data<int64_t>()));
-  check_launch("check_index_kernel");
+  DUEL_CHECK_LAUNCH("check_index_kernel");
   int64_t host[2] = {0, 0};
   allocator_for(Device(kDevice)).copy_to_host(host, flag.data<int64_t>(), sizeof(host));
   DUEL_CHECK(host[0] == 0, op, ": index ", host[1], " is out of bounds for dim ", dim, " of size ", n);
@@ -145,9 +145,9 @@ void gather(const Tensor& in, int64_t dim, const Tensor& index, Tensor& out) {
   const IndexGeom g = make_geom(index.sizes(), contiguous_strides(in.sizes()), "gather");
   DUEL_DISPATCH_ALL(in.dtype(), "gather", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((gather_kernel<T>), grid_for(m), kThreads, 0, nullptr)(in.data<T>(), index.data<int64_t>(),
+    DUEL_LAUNCH((gather_kernel<T>), grid_for(m), kThreads, 0, launch_stream())(in.data<T>(), index.data<int64_t>(),
                                                                       out.data<T>(), g, static_cast<int>(dim), m);
-    check_launch("gather_kernel");
+    DUEL_CHECK_LAUNCH("gather_kernel");
   });
 }
 
@@ -160,9 +160,9 @@ void scatter_add(Tensor& out, int64_t dim, const Tensor& index, const Tensor& sr
   const IndexGeom gsrc = make_geom(index.sizes(), contiguous_strides(src.sizes()), "scatter_add");
   DUEL_DISPATCH_NUMERIC(out.dtype(), "scatter_add", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((scatter_add_kernel<T>), grid_for(m), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((scatter_add_kernel<T>), grid_for(m), kThreads, 0, launch_stream())(
         out.data<T>(), index.data<int64_t>(), src.data<T>(), gout, gsrc, static_cast<int>(dim), m);
-    check_launch("scatter_add_kernel");
+    DUEL_CHECK_LAUNCH("scatter_add_kernel");
   });
 }
 
@@ -175,9 +175,9 @@ void index_select(const Tensor& in, int64_t dim, const Tensor& index, Tensor& ou
   if (total == 0) return;
   DUEL_DISPATCH_ALL(in.dtype(), "index_select", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((index_select_kernel<T>), grid_for(total), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((index_select_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(
         in.data<T>(), index.data<int64_t>(), out.data<T>(), n, m, inner, total);
-    check_launch("index_select_kernel");
+    DUEL_CHECK_LAUNCH("index_select_kernel");
   });
 }
 
@@ -190,9 +190,9 @@ void index_add(Tensor& out, int64_t dim, const Tensor& index, const Tensor& src)
   if (total == 0) return;
   DUEL_DISPATCH_NUMERIC(out.dtype(), "index_add", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((index_add_kernel<T>), grid_for(total), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((index_add_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(
         out.data<T>(), index.data<int64_t>(), src.data<T>(), n, m, inner, total);
-    check_launch("index_add_kernel");
+    DUEL_CHECK_LAUNCH("index_add_kernel");
   });
 }
 

@@ -18,13 +18,15 @@
 //   batch_norm.cu   batch_norm_stats, batch_norm_apply, batch_norm_backward
 //   pool.cu         max/avg_pool2d_forward/backward
 //   conv.cu         conv2d_forward, conv2d_backward_input, conv2d_backward_weight
-//   random.cu       philox_uniform (the stream of tensor/random.cpp, on the device)
+//   random.cu       philox_uniform / philox_normal / philox_bernoulli (tensor/random.cpp's streams)
+//   optim.cu        sgd_update, adam_update, rmsprop_update (fused optimizer steps, nn/optim.cpp)
 // The templates are instantiated for float and double in their .cu file.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "kernels/cpu/conv.h"       // Conv2dGeometry (shared by every backend)
+#include "kernels/cpu/optim.h"      // SgdUpdate, AdamUpdate, RmspropUpdate
 #include "kernels/cpu/pool.h"       // Pool2dGeometry
 #include "kernels/cpu/reduction.h"  // ReduceOp
 #include "kernels/elementwise_ops.h"
@@ -34,6 +36,9 @@
   namespace duel::NS {                                                                                        \
   using ::duel::cpu::Conv2dGeometry;                                                                          \
   using ::duel::cpu::Pool2dGeometry;                                                                          \
+  using ::duel::cpu::SgdUpdate;                                                                               \
+  using ::duel::cpu::AdamUpdate;                                                                              \
+  using ::duel::cpu::RmspropUpdate;                                                                           \
   /* elementwise.cu */                                                                                        \
   void unary(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p = {});                                  \
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha = 1.0);                \
@@ -84,6 +89,18 @@
   /* random.cu: out[i] = lo + (hi - lo) * u_i, u_i the i-th uniform of the Philox stream (seed, offset) */   \
   /* exactly as tensor/random.cpp draws them (element i: word i % 4 of block offset + i / 4). */              \
   void philox_uniform(Tensor& out, uint64_t seed, uint64_t offset, double lo, double hi);                     \
+  /* ... and normal (Box-Muller on pairs) / bernoulli draws, exactly as kernels/cpu/random.h */              \
+  void philox_normal(Tensor& out, uint64_t seed, uint64_t offset, double mean, double std);                   \
+  void philox_bernoulli(Tensor& out, uint64_t seed, uint64_t offset, double p);                               \
+  /* optim.cu: fused optimizer updates over n contiguous elements (kernels/cpu/optim.h) */                   \
+  template <class T>                                                                                          \
+  void sgd_update(T* param, const T* grad, T* momentum_buffer, int64_t n, const SgdUpdate& u);                \
+  template <class T>                                                                                          \
+  void adam_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,          \
+                   const AdamUpdate& u);                                                                      \
+  template <class T>                                                                                          \
+  void rmsprop_update(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,     \
+                      const RmspropUpdate& u);                                                                \
   }
 
 DUEL_DECLARE_DEVICE_KERNELS(sim)

@@ -62,7 +62,7 @@ void matmul_hand(const Tensor& a, const Tensor& b, Tensor& out) {
   p.pc = out.data<T>();
   p.as0 = a.stride(0), p.as1 = a.stride(1), p.as2 = a.stride(2);
   p.bs0 = b.stride(0), p.bs1 = b.stride(1), p.bs2 = b.stride(2);
-  launch_gemm_tile<T>(p, "matmul(gemm_tile_kernel)");
+  launch_gemm_tile<T>(p, "matmul(gemm_tile_kernel)", __FILE__, __LINE__);
 }
 
 #if defined(__CUDACC__)
@@ -120,6 +120,8 @@ bool matmul_cublas(const Tensor& a, const Tensor& b, Tensor& out) {
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   T* pc = out.data<T>();
+  // cuBLAS work goes to the current stream too (kernels/cuda/stream.h)
+  check_cublas(cublasSetStream(cublas_handle(), launch_stream()), "cublasSetStream");
   if constexpr (std::is_same_v<T, float>) {
     check_cublas(cublasSgemmStridedBatched(cublas_handle(), op_b, op_a, (int)N, (int)M, (int)K, &one, pb, (int)ld_b,
                                            stride_b, pa, (int)ld_a, stride_a, &zero, pc, (int)N, M * N, (int)B),

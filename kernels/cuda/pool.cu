@@ -155,32 +155,32 @@ template <class T>
 void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dGeometry& g) {
   const int64_t total = g.N * g.C * g.outH * g.outW;
   if (total <= 0) return;
-  DUEL_LAUNCH((max_pool_forward_kernel<T>), grid_for(total), kThreads, 0, nullptr)(x, y, indices, g, total);
-  check_launch("max_pool_forward_kernel");
+  DUEL_LAUNCH((max_pool_forward_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(x, y, indices, g, total);
+  DUEL_CHECK_LAUNCH("max_pool_forward_kernel");
 }
 
 template <class T>
 void max_pool2d_backward(const T* gy, const int64_t* indices, T* gx, const Pool2dGeometry& g) {
   const int64_t total = g.N * g.C * g.H * g.W;
   if (total <= 0) return;
-  DUEL_LAUNCH((max_pool_backward_kernel<T>), grid_for(total), kThreads, 0, nullptr)(gy, indices, gx, g, total);
-  check_launch("max_pool_backward_kernel");
+  DUEL_LAUNCH((max_pool_backward_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(gy, indices, gx, g, total);
+  DUEL_CHECK_LAUNCH("max_pool_backward_kernel");
 }
 
 template <class T>
 void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g) {
   const int64_t total = g.N * g.C * g.outH * g.outW;
   if (total <= 0) return;
-  DUEL_LAUNCH((avg_pool_forward_kernel<T>), grid_for(total), kThreads, 0, nullptr)(x, y, g, total);
-  check_launch("avg_pool_forward_kernel");
+  DUEL_LAUNCH((avg_pool_forward_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(x, y, g, total);
+  DUEL_CHECK_LAUNCH("avg_pool_forward_kernel");
 }
 
 template <class T>
 void avg_pool2d_backward(const T* gy, T* gx, const Pool2dGeometry& g) {
   const int64_t total = g.N * g.C * g.H * g.W;
   if (total <= 0) return;
-  DUEL_LAUNCH((avg_pool_backward_kernel<T>), grid_for(total), kThreads, 0, nullptr)(gy, gx, g, total);
-  check_launch("avg_pool_backward_kernel");
+  DUEL_LAUNCH((avg_pool_backward_kernel<T>), grid_for(total), kThreads, 0, launch_stream())(gy, gx, g, total);
+  DUEL_CHECK_LAUNCH("avg_pool_backward_kernel");
 }
 
 template void max_pool2d_forward<float>(const float*, float*, int64_t*, const Pool2dGeometry&);

@@ -8,8 +8,14 @@
 // (seed, offset) stays on the host in duel::Generator: the caller reserves the range
 // with Generator::advance(n) and passes its start here, exactly as the CPU code does.
 //
-// The tensor front-ends still draw on the CPU and copy (tensor/random.cpp); this kernel
-// is the device-side building block (tests/parity checks it against the CPU stream).
+// philox_normal: Box-Muller on pairs of the same stream (uniforms 2k, 2k+1 -> outputs 2k,
+// 2k+1), so one thread per Philox block again makes two pairs; philox_bernoulli: u < p.
+// Every value is computed in double and rounded once to the dtype, with the expressions of
+// kernels/cpu/random.cpp. The tensor front-ends (tensor/random.cpp: rand, uniform, randn,
+// normal, bernoulli, hence dropout) call these for float tensors on sim and cuda, so a
+// device tensor gets the same numbers as a CPU tensor drawn from the same generator state:
+// bit for bit on the emulator (same libm), within a few ulps for normal on a GPU (CUDA's
+// log/sin/cos). tests/parity/test_parity_random.cpp checks both.
 #include "kernels/cuda/utils.cuh"
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
@@ -51,7 +57,78 @@ __global__ void philox_uniform_kernel(T* __restrict__ out, int64_t n, uint64_t s
   }
 }
 
+DUEL_DEVICE DUEL_FORCEINLINE double unit_double(uint32_t r) {
+  return static_cast<double>(static_cast<float>(r >> 8) * (1.0f / 16777216.0f));  // uint32_to_unit_float
+}
+
+template <class T>
+__global__ void philox_normal_kernel(T* __restrict__ out, int64_t n, uint64_t seed, uint64_t offset, double mean,
+                                     double stddev) {
+  const int64_t blocks = (n + 3) / 4;
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t blk = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; blk < blocks; blk += step) {
+    uint32_t r[4];
+    philox4x32_10(seed, offset + static_cast<uint64_t>(blk), r);
+#pragma unroll
+    for (int j = 0; j < 4; j += 2) {
+      const int64_t i = blk * 4 + j;
+      if (i < n) {
+        const double u1 = 1.0 - unit_double(r[j]);  // (0, 1]
+        const double u2 = unit_double(r[j + 1]);
+        const double rad = sqrt(-2.0 * log(u1));
+        out[i] = static_cast<T>(mean + stddev * rad * cos(2 * M_PI * u2));
+        if (i + 1 < n) out[i + 1] = static_cast<T>(mean + stddev * rad * sin(2 * M_PI * u2));
+      }
+    }
+  }
+}
+
+template <class T>
+__global__ void philox_bernoulli_kernel(T* __restrict__ out, int64_t n, uint64_t seed, uint64_t offset, double p) {
+  const int64_t blocks = (n + 3) / 4;
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t blk = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; blk < blocks; blk += step) {
+    uint32_t r[4];
+    philox4x32_10(seed, offset + static_cast<uint64_t>(blk), r);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t i = blk * 4 + j;
+      if (i < n) out[i] = unit_double(r[j]) < p ? T(1) : T(0);
+    }
+  }
+}
+
+void check_out(const Tensor& out, const char* op) {
+  DUEL_CHECK(out.device().type == kDevice, op, ": tensor must be on ", Device(kDevice).str(), ", got one on ",
+             out.device().str());
+  DUEL_CHECK(out.is_contiguous(), op, ": expected a contiguous tensor, got shape ", shape_str(out.sizes()));
+}
+
 }  // namespace
+
+void philox_normal(Tensor& out, uint64_t seed, uint64_t offset, double mean, double std) {
+  check_out(out, "philox_normal");
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  DUEL_DISPATCH_FLOATING(out.dtype(), "philox_normal", [&] {
+    using T = scalar_t;
+    DUEL_LAUNCH((philox_normal_kernel<T>), grid_for((n + 3) / 4), kThreads, 0, launch_stream())(out.data<T>(), n,
+                                                                                                 seed, offset, mean, std);
+    DUEL_CHECK_LAUNCH("philox_normal_kernel");
+  });
+}
+
+void philox_bernoulli(Tensor& out, uint64_t seed, uint64_t offset, double p) {
+  check_out(out, "philox_bernoulli");
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  DUEL_DISPATCH_FLOATING(out.dtype(), "philox_bernoulli", [&] {
+    using T = scalar_t;
+    DUEL_LAUNCH((philox_bernoulli_kernel<T>), grid_for((n + 3) / 4), kThreads, 0, launch_stream())(out.data<T>(), n,
+                                                                                                    seed, offset, p);
+    DUEL_CHECK_LAUNCH("philox_bernoulli_kernel");
+  });
+}
 
 void philox_uniform(Tensor& out, uint64_t seed, uint64_t offset, double lo, double hi) {
   DUEL_CHECK(out.device().type == kDevice, "philox_uniform: tensor must be on ", Device(kDevice).str());
@@ -60,9 +137,9 @@ void philox_uniform(Tensor& out, uint64_t seed, uint64_t offset, double lo, doub
   if (n == 0) return;
   DUEL_DISPATCH_FLOATING(out.dtype(), "philox_uniform", [&] {
     using T = scalar_t;
-    DUEL_LAUNCH((philox_uniform_kernel<T>), grid_for((n + 3) / 4), kThreads, 0, nullptr)(out.data<T>(), n, seed, offset,
+    DUEL_LAUNCH((philox_uniform_kernel<T>), grid_for((n + 3) / 4), kThreads, 0, launch_stream())(out.data<T>(), n, seed, offset,
                                                                                           lo, hi);
-    check_launch("philox_uniform_kernel");
+    DUEL_CHECK_LAUNCH("philox_uniform_kernel");
   });
 }
 

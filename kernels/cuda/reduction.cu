@@ -126,9 +126,9 @@ template <class Tin, class A, class Tout, class Op>
 void run_reduce(const Tin* in, Tout* out_ptr, const OffsetCalc<1>& kept, const OffsetCalc<1>& red, int64_t n_out,
                 int64_t n_red, Op op, A identity) {
   if (n_red <= 32 || (n_out >= 8192 && n_red <= 4096)) {
-    DUEL_LAUNCH((reduce_thread_kernel<Tin, A, Tout, Op>), grid_for(n_out), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((reduce_thread_kernel<Tin, A, Tout, Op>), grid_for(n_out), kThreads, 0, launch_stream())(
         in, out_ptr, kept, red, n_out, n_red, op, identity);
-    check_launch("reduce_thread_kernel");
+    DUEL_CHECK_LAUNCH("reduce_thread_kernel");
     return;
   }
   // Split long reductions over several blocks per output when there are few outputs.
@@ -143,23 +143,23 @@ void run_reduce(const Tin* in, Tout* out_ptr, const OffsetCalc<1>& kept, const O
   const int threads = warp_multiple(chunk);
   const dim3 grid(static_cast<unsigned>(n_out < kMaxGridX ? n_out : kMaxGridX), static_cast<unsigned>(splits));
   if (splits == 1) {
-    DUEL_LAUNCH((reduce_block_kernel<Tin, A, Tout, Op>), grid, threads, 0, nullptr)(in, out_ptr, kept, red, n_out,
+    DUEL_LAUNCH((reduce_block_kernel<Tin, A, Tout, Op>), grid, threads, 0, launch_stream())(in, out_ptr, kept, red, n_out,
                                                                                    n_red, chunk, op, identity);
-    check_launch("reduce_block_kernel");
+    DUEL_CHECK_LAUNCH("reduce_block_kernel");
     return;
   }
   // pass 1: partials [n_out, splits] in A; pass 2: reduce each row of partials.
   Tensor partial = empty({n_out, splits}, TensorOptions(dtype_of<A>::value, Device(kDevice)));
   A* pp = partial.data<A>();
-  DUEL_LAUNCH((reduce_block_kernel<Tin, A, A, Op>), grid, threads, 0, nullptr)(in, pp, kept, red, n_out, n_red,
+  DUEL_LAUNCH((reduce_block_kernel<Tin, A, A, Op>), grid, threads, 0, launch_stream())(in, pp, kept, red, n_out, n_red,
                                                                                chunk, op, identity);
-  check_launch("reduce_block_kernel");
+  DUEL_CHECK_LAUNCH("reduce_block_kernel");
   const OffsetCalc<1> kept2 = make_offset_calc<1>({n_out}, {Shape{splits}});
   const OffsetCalc<1> red2 = make_offset_calc<1>({splits}, {Shape{1}});
   const dim3 grid2(static_cast<unsigned>(n_out < kMaxGridX ? n_out : kMaxGridX), 1);
-  DUEL_LAUNCH((reduce_block_kernel<A, A, Tout, Op>), grid2, warp_multiple(splits), 0, nullptr)(
+  DUEL_LAUNCH((reduce_block_kernel<A, A, Tout, Op>), grid2, warp_multiple(splits), 0, launch_stream())(
       pp, out_ptr, kept2, red2, n_out, splits, splits, op, identity);
-  check_launch("reduce_block_kernel");
+  DUEL_CHECK_LAUNCH("reduce_block_kernel");
 }
 
 template <class T>
@@ -302,15 +302,15 @@ void arg_reduce_typed(bool is_max, const Tensor& in, Tensor& values, Tensor& ind
   const OffsetCalc<1> kept = make_offset_calc<1>(kept_sizes, {kept_strides});
   const T* x = static_cast<const T*>(in.raw_data());
   if (n < 256) {
-    DUEL_LAUNCH((arg_reduce_thread_kernel<T>), grid_for(n_out), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((arg_reduce_thread_kernel<T>), grid_for(n_out), kThreads, 0, launch_stream())(
         x, values.data<T>(), indices.data<int64_t>(), kept, n_out, n, stride, is_max);
-    check_launch("arg_reduce_thread_kernel");
+    DUEL_CHECK_LAUNCH("arg_reduce_thread_kernel");
     return;
   }
   const T identity = is_max ? lowest_value<T>() : highest_value<T>();
-  DUEL_LAUNCH((arg_reduce_block_kernel<T>), grid_for(n_out, 1), warp_multiple(n), 0, nullptr)(
+  DUEL_LAUNCH((arg_reduce_block_kernel<T>), grid_for(n_out, 1), warp_multiple(n), 0, launch_stream())(
       x, values.data<T>(), indices.data<int64_t>(), kept, n_out, n, stride, is_max, identity);
-  check_launch("arg_reduce_block_kernel");
+  DUEL_CHECK_LAUNCH("arg_reduce_block_kernel");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #pragma once
 #include <string>
 
+#include "kernels/caching_allocator.h"
+
 namespace duel::cuda {
 
 // Number of visible CUDA devices; 0 if CUDA is unavailable for any reason.
@@ -16,5 +18,13 @@ bool is_available() noexcept;
 // "no CUDA-capable device is detected", "built without CUDA support").
 // Empty when is_available() is true.
 std::string unavailable_reason();
+
+// The `cuda` tensor device's caching allocator (kernels/caching_allocator.h; streams:
+// kernels/cuda/stream.h). empty_cache() hands every cached free block back to cudaFree;
+// memory_stats() reports bytes in use / cached, raw cudaMalloc calls and cache hits.
+// DUEL_CUDA_CACHE=0 turns caching off (every tensor is a cudaMalloc/cudaFree, e.g. for
+// compute-sanitizer). Without CUDA: no-ops / zero statistics.
+void empty_cache();
+CachingAllocatorStats memory_stats();
 
 }  // namespace duel::cuda

@@ -116,13 +116,13 @@ template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log_softmax) {
   if (outer <= 0 || D <= 0 || inner <= 0) return;
   if (inner == 1) {
-    DUEL_LAUNCH((softmax_rows_kernel<T>), grid_for(outer, 1), warp_multiple(D), 0, nullptr)(x, y, outer, D,
+    DUEL_LAUNCH((softmax_rows_kernel<T>), grid_for(outer, 1), warp_multiple(D), 0, launch_stream())(x, y, outer, D,
                                                                                            log_softmax);
-    check_launch("softmax_rows_kernel");
+    DUEL_CHECK_LAUNCH("softmax_rows_kernel");
   } else {
-    DUEL_LAUNCH((softmax_columns_kernel<T>), grid_for(outer * inner), kThreads, 0, nullptr)(x, y, outer, D, inner,
+    DUEL_LAUNCH((softmax_columns_kernel<T>), grid_for(outer * inner), kThreads, 0, launch_stream())(x, y, outer, D, inner,
                                                                                            log_softmax);
-    check_launch("softmax_columns_kernel");
+    DUEL_CHECK_LAUNCH("softmax_columns_kernel");
   }
 }
 
@@ -130,13 +130,13 @@ template <class T>
 void softmax_backward(const T* gy, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner, bool log_softmax) {
   if (outer <= 0 || D <= 0 || inner <= 0) return;
   if (inner == 1) {
-    DUEL_LAUNCH((softmax_backward_rows_kernel<T>), grid_for(outer, 1), warp_multiple(D), 0, nullptr)(
+    DUEL_LAUNCH((softmax_backward_rows_kernel<T>), grid_for(outer, 1), warp_multiple(D), 0, launch_stream())(
         gy, y, gx, outer, D, log_softmax);
-    check_launch("softmax_backward_rows_kernel");
+    DUEL_CHECK_LAUNCH("softmax_backward_rows_kernel");
   } else {
-    DUEL_LAUNCH((softmax_backward_columns_kernel<T>), grid_for(outer * inner), kThreads, 0, nullptr)(
+    DUEL_LAUNCH((softmax_backward_columns_kernel<T>), grid_for(outer * inner), kThreads, 0, launch_stream())(
         gy, y, gx, outer, D, inner, log_softmax);
-    check_launch("softmax_backward_columns_kernel");
+    DUEL_CHECK_LAUNCH("softmax_backward_columns_kernel");
   }
 }
 

@@ -2,7 +2,9 @@
 // (nvcc -> duel::cuda, the SIMT emulator -> duel::sim; see common.cuh):
 //
 //   kDevice               the DeviceType of this build (scratch tensors are allocated on it)
-//   check_launch(name)    after every DUEL_LAUNCH: turns a launch error into an exception
+//   DUEL_CHECK_LAUNCH(name)  after every DUEL_LAUNCH: turns a launch error into an exception
+//                         naming the kernel and the file:line of the launch
+//   launch_stream()       the stream argument of every DUEL_LAUNCH (the current stream)
 //   grid_for(n, threads)  1-D grid for a grid-stride loop over n items
 //   OffsetCalc<N>         linear index -> element offsets of N strided operands
 //   acc_t<T>, dm::*       accumulation types and float/double math overloads
@@ -14,6 +16,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/stream.h"
 #include "tensor/tensor.h"
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
@@ -24,11 +27,19 @@ inline constexpr DeviceType kDevice = DeviceType::CUDA;
 inline constexpr DeviceType kDevice = DeviceType::Sim;
 #endif
 
-// Throws (DUEL_FAIL) if the last launch failed. Defined in kernels/sim/sim_device.cpp for
-// the emulator (which reports launch errors synchronously, so it only counts) and in
-// kernels/cuda/device.cu for CUDA (cudaGetLastError; with DUEL_CUDA_SYNC=1 it also
-// synchronises, so that a faulting kernel is named at its launch).
-void check_launch(const char* kernel);
+// Throws (DUEL_FAIL) if the last launch failed: "cuda: kernel <name> launched at <file>:<line>
+// failed: <error text> (<error name>)". Defined in kernels/sim/sim_device.cpp for the
+// emulator (which throws launch errors from the launch itself, with the launch site, so
+// there is nothing left to check) and in kernels/cuda/device.cu for CUDA (cudaGetLastError;
+// with DUEL_CUDA_SYNC=1 it also synchronises the current stream, so that a kernel that
+// faults while running is named at its own launch). Use DUEL_CHECK_LAUNCH(name).
+void check_launch(const char* kernel, const char* file, int line);
+inline void check_launch(const char* kernel) { check_launch(kernel, nullptr, 0); }
+#define DUEL_CHECK_LAUNCH(kernel_name) check_launch((kernel_name), __FILE__, __LINE__)
+
+// The stream argument of DUEL_LAUNCH: the calling thread's current stream
+// (kernels/cuda/stream.h). The emulator ignores it (one serial queue).
+inline cudaStream_t launch_stream() { return static_cast<cudaStream_t>(current_stream_handle()); }
 
 constexpr int kThreads = 256;            // default block size of the 1-D kernels
 constexpr int64_t kMaxGridX = 65535;     // grid-stride loops cap the grid here

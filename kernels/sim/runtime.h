@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/caching_allocator.h"
+
 namespace duel::sim {
 
 // ---------------------------------------------------------------- configuration ----
@@ -100,6 +102,17 @@ bool is_device_pointer(const void* p, size_t bytes = 1);
 // Number of live device buffers (leak checks in tests).
 size_t live_device_buffers();
 
+// ------------------------------------------------- the sim tensor device's memory ----
+// Tensors on Device("sim") get one guarded buffer each (above), uncached, so that
+// out-of-bounds accesses fault. set_device_caching(true) (or DUEL_SIM_CACHE=1) routes them
+// through the generic caching allocator (kernels/caching_allocator.h) instead, as the
+// `cuda` device does: freed blocks are kept per (current sim stream, size class) and
+// reused. Defined in kernels/sim/sim_device.cpp.
+void set_device_caching(bool on);
+bool device_caching();
+void empty_device_cache();                  // frees the cached blocks (device_free)
+CachingAllocatorStats device_cache_stats();
+
 template <class T>
 T* device_alloc(size_t count) {
   return static_cast<T*>(device_malloc(count * sizeof(T)));
@@ -112,6 +125,8 @@ struct Dim3 {
 };
 struct LaunchDesc {
   const char* name = "kernel";     // for error messages
+  const char* file = nullptr;      // where DUEL_LAUNCH is written (error messages), if known
+  int line = 0;
   const void* kernel = nullptr;    // identity (per-kernel shared-memory limit)
   Dim3 grid, block;
   size_t dynamic_shared = 0;

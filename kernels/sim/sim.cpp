@@ -518,7 +518,21 @@ void Block::quiescent() {
   fail("internal error: block stuck");
 }
 
-void Block::fail(const std::string& what) const { throw KernelError(prefix() + what); }
+// " (launched at kernels/cuda/x.cu:42)" when the launch site is known, else "".
+std::string launch_site(const detail::LaunchDesc& d) {
+  if (!d.file) return std::string();
+  std::string f = d.file;  // shortened to the repository-relative path when recognisable
+  for (const char* dir : {"/kernels/", "/tests/"}) {
+    const size_t k = f.rfind(dir);
+    if (k != std::string::npos) {
+      f = f.substr(k + 1);
+      break;
+    }
+  }
+  return " (launched at " + f + ":" + std::to_string(d.line) + ")";
+}
+
+void Block::fail(const std::string& what) const { throw KernelError(prefix() + what + launch_site(*d_)); }
 
 int Block::barrier(detail::BarrierOp op, int pred) {
   if (!fiber_mode_) promote();
@@ -747,7 +761,7 @@ void validate(const detail::LaunchDesc& d) {
     throw LaunchError(std::string("duel::sim: invalid launch of kernel '") + d.name + "' with grid " +
                       dim_str(d.grid.x, d.grid.y, d.grid.z) + ", block " + dim_str(d.block.x, d.block.y, d.block.z) +
                       ", " + std::to_string(d.dynamic_shared) + " bytes of dynamic shared memory: " + why +
-                      " (a GPU would refuse it: cudaErrorInvalidConfiguration)");
+                      " (a GPU would refuse it: cudaErrorInvalidConfiguration)" + launch_site(d));
   };
   const auto& g = d.grid;
   const auto& b = d.block;

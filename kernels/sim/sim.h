@@ -214,8 +214,9 @@ inline T from_bits(uint64_t b) {
 template <class... Params>
 class Launcher {
  public:
-  Launcher(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shmem)
-      : name_(name), kernel_(kernel), grid_(grid), block_(block), shmem_(shmem) {}
+  Launcher(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shmem,
+           const char* file = nullptr, int line = 0)
+      : name_(name), kernel_(kernel), grid_(grid), block_(block), shmem_(shmem), file_(file), line_(line) {}
 
   template <class... Args>
   void operator()(Args&&... args) const {
@@ -228,6 +229,8 @@ class Launcher {
     const Pack pack{kernel_, Tuple(std::forward<Args>(args)...)};
     LaunchDesc d;
     d.name = name_;
+    d.file = file_;
+    d.line = line_;
     d.kernel = reinterpret_cast<const void*>(kernel_);
     d.grid = Dim3{grid_.x, grid_.y, grid_.z};
     d.block = Dim3{block_.x, block_.y, block_.z};
@@ -246,12 +249,15 @@ class Launcher {
   void (*kernel_)(Params...);
   dim3 grid_, block_;
   size_t shmem_;
+  const char* file_;
+  int line_;
 };
 
+// The stream is ignored: every stream is the same serial queue (kernels/cuda/stream.h).
 template <class... Params, class Stream>
 Launcher<Params...> make_launcher(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
-                                  size_t shmem, Stream&&) {
-  return Launcher<Params...>(name, kernel, grid, block, shmem);
+                                  size_t shmem, Stream&&, const char* file = nullptr, int line = 0) {
+  return Launcher<Params...>(name, kernel, grid, block, shmem, file, line);
 }
 
 }  // namespace duel::sim::detail

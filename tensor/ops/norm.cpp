@@ -9,9 +9,11 @@
 //     as constants would give a correct first derivative and a wrong second
 //     one, because they depend on x.
 // layer_norm and instance_norm are composed of differentiable ops.
-// CPU kernels: kernels/cpu/batch_norm.cpp.
+// CPU kernels: kernels/cpu/batch_norm.cpp. CUDA: kernels/cuda/batch_norm.cu, or cuDNN
+// when selected at run time (kernels/cudnn/cudnn_ops.h; see use_cudnn below).
 #include "autograd/node.h"
 #include "kernels/cpu/batch_norm.h"
+#include "kernels/cudnn/cudnn_ops.h"
 #include "kernels/dispatch.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/nn_ops.h"
@@ -21,6 +23,14 @@ namespace duel {
 namespace {
 
 bool force_composite_batch_norm = false;
+
+// The run-time backend switch: CUDA tensors go through cuDNN instead of
+// kernels/cuda/batch_norm.cu after set_conv_backend(ConvBackend::Cudnn) or with DUEL_CUDNN=1
+// (training forward incl. the running-statistics update, eval forward, the fused backward);
+// cpu and sim tensors never do. The create_graph backward stays the composite below under
+// either backend. cudnn::batch_norm_* return false (nothing done) when cuDNN cannot take
+// the call (eps below CUDNN_BN_MIN_EPSILON); duel's kernels then run as usual.
+bool use_cudnn(const Tensor& t) { return t.device().type == DeviceType::CUDA && conv_backend() == ConvBackend::Cudnn; }
 
 // all dims but the channel dim 1
 Dims non_channel_dims(const Tensor& x) {
@@ -74,6 +84,27 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   if (!training) {
     DUEL_CHECK(running_mean.defined() && running_var.defined(),
                "batch_norm: eval mode needs running_mean and running_var");
+    if (use_cudnn(x)) {
+      Tensor y = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
+      if (cudnn::batch_norm_forward_inference(x.contiguous(), weight, bias, running_mean, running_var, eps, y)) {
+        // Eval-mode batch norm is a per-channel affine map y = x * scale + shift; its backward
+        // in engine ops (differentiable again). The statistics are copied now: the running
+        // buffers may be updated in place before backward runs.
+        Tensor scale = rsqrt(running_var.detach().to(x.dtype()) + eps);
+        Tensor rmean = running_mean.detach().to(x.dtype()).clone();
+        SavedTensor sx(x, "batch_norm"), sw(weight, "batch_norm");
+        return autograd::record("batch_norm", y, {x, weight, bias},
+                                [sx, sw, scale, rmean, cs](const Tensor& g, const NeedsGrad& needs) {
+                                  const Dims dims = non_channel_dims(g);
+                                  const Tensor& w = sw.get();
+                                  Tensor sc = scale.reshape(cs);
+                                  Tensor gx = needs[0] ? g * (w.defined() ? sc * w.reshape(cs) : sc) : Tensor();
+                                  Tensor gw = needs[1] ? sum(g * ((sx.get() - rmean.reshape(cs)) * sc), dims) : Tensor();
+                                  Tensor gb = needs[2] ? sum(g, dims) : Tensor();
+                                  return TensorList{gx, gw, gb};
+                                });
+      }
+    }
     Tensor y = (x - running_mean.reshape(cs)) * rsqrt(running_var.reshape(cs) + eps);
     if (weight.defined()) y = y * weight.reshape(cs);
     if (bias.defined()) y = y + bias.reshape(cs);
@@ -89,14 +120,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   Tensor y = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
   Tensor wc = weight.defined() ? weight.contiguous() : Tensor();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  DUEL_DISPATCH_FLOATING(x.dtype(), "batch_norm", [&] {
-    using T = scalar_t;
-    DUEL_KERNEL(x.device(), batch_norm_stats<T>, xc.data<T>(), N, C, S, eps, mu.data<T>(), invstd.data<T>());
-    DUEL_KERNEL(x.device(), batch_norm_apply<T>, xc.data<T>(), mu.data<T>(), invstd.data<T>(),
-                wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr, N, C, S, y.data<T>());
-  });
+  // cuDNN computes the statistics, normalises and updates the running statistics in one call
+  const bool via_cudnn = use_cudnn(x) && cudnn::batch_norm_forward_training(xc, wc, bc, running_mean, running_var,
+                                                                             momentum, eps, y, mu, invstd);
+  if (!via_cudnn) {
+    DUEL_DISPATCH_FLOATING(x.dtype(), "batch_norm", [&] {
+      using T = scalar_t;
+      DUEL_KERNEL(x.device(), batch_norm_stats<T>, xc.data<T>(), N, C, S, eps, mu.data<T>(), invstd.data<T>());
+      DUEL_KERNEL(x.device(), batch_norm_apply<T>, xc.data<T>(), mu.data<T>(), invstd.data<T>(),
+                  wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr, N, C, S, y.data<T>());
+    });
+  }
 
-  if (running_mean.defined() || running_var.defined()) {
+  if (!via_cudnn && (running_mean.defined() || running_var.defined())) {
     NoGradGuard ng;
     const double m = N * S;
     if (running_mean.defined()) {
@@ -124,6 +160,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
         Tensor gw = needs[1] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
         Tensor gb = needs[2] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
         Tensor wcc = w.defined() ? w.contiguous() : Tensor();
+        if (use_cudnn(g) && cudnn::batch_norm_backward(gc, xcc, wcc, mu, invstd, eps, gx, gw, gb))
+          return TensorList{gx, gw, gb};
         DUEL_DISPATCH_FLOATING(g.dtype(), "batch_norm_backward", [&] {
           using T = scalar_t;
           DUEL_KERNEL(g.device(), batch_norm_backward<T>, gc.data<T>(), xcc.data<T>(), mu.data<T>(),

@@ -492,6 +492,9 @@ TEST_CASE("sim: launches a GPU would reject throw clear errors", "[sim]") {
   REQUIRE_THROWS_AS(simtest::launch_empty(1, 1025, 0), sim::LaunchError);
   // The message names the kernel.
   REQUIRE_THROWS_WITH(simtest::launch_empty(1, 1025, 0), Contains("'empty_kernel'"));
+  // ... and where the DUEL_LAUNCH is written (file:line of the launch site).
+  REQUIRE_THROWS_WITH(simtest::launch_empty(1, 1025, 0),
+                      Catch::Matches(".*\\(launched at tests/sim/kernels_for_tests\\.cuh:[0-9]+\\)", Catch::CaseSensitive::Yes));
   // Limits that are fine.
   REQUIRE_NOTHROW(simtest::launch_empty(dim3(1, 65535, 1), 1, 48 * 1024));
   REQUIRE_NOTHROW(simtest::launch_empty(dim3(2, 1, 3), dim3(1024, 1, 1), 0));
@@ -511,6 +514,8 @@ TEST_CASE("sim: a divergent __syncthreads is reported", "[sim]") {
     REQUIRE_THROWS_AS(simtest::launch_divergent_barrier(out.p, 16, 32), sim::KernelError);
     REQUIRE_THROWS_WITH(simtest::launch_divergent_barrier(out.p, 16, 32),
                         Contains("kernel 'divergent_barrier' block (0,0,0): divergent __syncthreads(): 16 of 32"));
+    REQUIRE_THROWS_WITH(simtest::launch_divergent_barrier(out.p, 16, 32),
+                        Catch::Matches(".*\\(launched at tests/sim/kernels_for_tests\\.cuh:[0-9]+\\)"));
     // Thread 0 exits before any thread reaches the barrier (plain fast path first).
     REQUIRE_THROWS_WITH(simtest::launch_divergent_barrier_late(out.p, 16, 64), Contains("divergent __syncthreads()"));
     // Everyone reaches it: fine.
