@@ -37,7 +37,8 @@ commands:
                                 evaluate a trained run (FCD and classifier score for images,
                                 mode coverage for toy mixtures; the judge's weights come from
                                 FILE, $DUEL_JUDGE or the checkout's gan/judge.duel)
-  bench [duel_bench options]    run the kernel benchmarks
+  bench [duel_bench options]    run the CPU benchmarks (duel against libtorch)
+  bench --gpu [options]         run the GPU kernel benchmarks (our kernels against cuDNN/cuBLAS)
 
 train options (defaults in brackets):
   --data NAME       fashion-mnist | 8gaussians | 25gaussians | swissroll   [model's default]
@@ -199,17 +200,25 @@ int cmd_eval(int argc, char** argv) {
 }
 
 int cmd_bench(int argc, char** argv) {
-  // duel_bench lives beside this binary (build/bench/duel_bench) in the build tree
+  // duel_bench (CPU, against libtorch) and duel_gpu_bench (--gpu: our CUDA kernels against
+  // cuDNN/cuBLAS) live beside this binary in the build tree (build/bench/...)
+  int first = 2;
+  std::string program = "duel_bench";
+  if (argc > 2 && !std::strcmp(argv[2], "--gpu")) {
+    program = "duel_gpu_bench";
+    first = 3;
+  }
   std::filesystem::path self = std::filesystem::canonical("/proc/self/exe").parent_path();
-  for (auto cand : {self / "bench" / "duel_bench", self / "duel_bench", self.parent_path() / "bench" / "duel_bench"}) {
+  for (auto cand : {self / "bench" / program, self / program, self.parent_path() / "bench" / program}) {
     if (std::filesystem::exists(cand)) {
       std::vector<char*> args = {const_cast<char*>(cand.c_str())};
-      for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+      for (int i = first; i < argc; ++i) args.push_back(argv[i]);
       args.push_back(nullptr);
       execv(cand.c_str(), args.data());
     }
   }
-  std::fprintf(stderr, "duel: duel_bench was not found next to this binary; build it with `cmake --build build --target duel_bench`\n");
+  std::fprintf(stderr, "duel: %s was not found next to this binary; build it with `cmake --build build --target %s`%s\n",
+               program.c_str(), program.c_str(), program == "duel_gpu_bench" ? " (needs a CUDA build)" : "");
   return 1;
 }
 

@@ -1,6 +1,7 @@
 // Pooling, upsampling and pixel shuffle.
 //
-// max_pool2d: the kernel returns values and argmax indices; the backward
+// max_pool2d: the kernel returns values and argmax indices; a plain backward
+//   runs the max_pool2d_backward kernel, and under create_graph the backward
 //   scatters the gradient to the argmax positions with scatter_add, whose own
 //   backward is gather, so second derivatives come for free.
 // avg_pool2d: linear; a pair of primitives (forward and its adjoint), each
@@ -10,6 +11,7 @@
 // CPU kernels: kernels/cpu/pool.cpp.
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/dispatch.h"
@@ -98,7 +100,17 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dO
   });
   Shape in = x.sizes();
   y = autograd::record("max_pool2d", y, {x}, [in, idx, g](const Tensor& gg, const NeedsGrad&) {
-    // scatter the gradient to the argmax of each window, plane by plane
+    if (!GradMode::is_enabled()) {  // first-order backward: the max_pool2d_backward kernel
+      Tensor gyc = gg.contiguous();
+      Tensor gx = empty(in, TensorOptions(gg.dtype(), gg.device()));
+      DUEL_DISPATCH_FLOATING(gg.dtype(), "max_pool2d_backward", [&] {
+        DUEL_KERNEL(gg.device(), max_pool2d_backward<scalar_t>, gyc.data<scalar_t>(), idx.data<int64_t>(),
+                    gx.data<scalar_t>(), g);
+      });
+      return TensorList{gx};
+    }
+    // under create_graph: scatter the gradient to the argmax of each window, plane by plane
+    // (a differentiable op, so the second derivative flows through it)
     Tensor flat_idx = idx.reshape({g.N, g.C, -1});
     Tensor z = zeros({g.N, g.C, g.H * g.W}, TensorOptions(gg.dtype(), gg.device()));
     return TensorList{scatter_add(z, 2, flat_idx, gg.reshape({g.N, g.C, -1})).reshape(in)};

@@ -1,7 +1,9 @@
-// softmax / log_softmax: fused forward kernels; backward formulas in ops
-// (recomputing the output from the input under create_graph, so the second
-// derivative flows through it).
+// softmax / log_softmax: fused forward kernels. The backward uses the fused
+// softmax_backward kernel when no graph is recorded (a plain backward()), and
+// the formulas in ops under create_graph (recomputing the output from the input,
+// so the second derivative flows through it).
 // CPU kernels: kernels/cpu/softmax.cpp.
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/dispatch.h"
@@ -25,8 +27,17 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_in, bool log) {
     DUEL_KERNEL(x.device(), softmax_forward<scalar_t>, xc.data<scalar_t>(), y.data<scalar_t>(), outer, D, inner, log);
   });
   SavedTensor sx(x, name), sy = autograd::save_output(y, name);
-  return autograd::record(name, y, {x}, [sx, sy, dim, log](const Tensor& g, const NeedsGrad&) {
-    Tensor out = GradMode::is_enabled() ? softmax_impl(sx.get(), dim, log) : sy.get();
+  return autograd::record(name, y, {x}, [sx, sy, dim, log, outer, D, inner](const Tensor& g, const NeedsGrad&) {
+    if (!GradMode::is_enabled()) {  // first-order backward: one fused kernel
+      Tensor out = sy.get(), gc = g.contiguous();
+      Tensor gx = empty(out.sizes(), TensorOptions(out.dtype(), out.device()));
+      DUEL_DISPATCH_FLOATING(out.dtype(), log ? "log_softmax_backward" : "softmax_backward", [&] {
+        DUEL_KERNEL(out.device(), softmax_backward<scalar_t>, gc.data<scalar_t>(), out.data<scalar_t>(),
+                    gx.data<scalar_t>(), outer, D, inner, log);
+      });
+      return TensorList{gx};
+    }
+    Tensor out = softmax_impl(sx.get(), dim, log);
     if (log) return TensorList{g - exp(out) * sum(g, {dim}, true)};
     return TensorList{out * (g - sum(g * out, {dim}, true))};
   });
