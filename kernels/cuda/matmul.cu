@@ -39,6 +39,21 @@
 #endif
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
+
+#if defined(__CUDACC__)
+// The process's cuBLAS handle, created on first use; also used by conv.cu's im2col path
+// (which declares it). Callers set its stream (cublasSetStream) before each call.
+cublasHandle_t cublas_handle() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t handle = nullptr;
+    const cublasStatus_t s = cublasCreate(&handle);
+    if (s != CUBLAS_STATUS_SUCCESS) DUEL_FAIL("cuda: cublasCreate failed (cublasStatus_t ", static_cast<int>(s), ")");
+    return handle;
+  }();
+  return h;
+}
+#endif
+
 namespace {
 
 template <class T>
@@ -79,15 +94,6 @@ int impl_from_env() {
 
 void check_cublas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) DUEL_FAIL("cuda matmul: ", what, " failed (cublasStatus_t ", static_cast<int>(s), ")");
-}
-
-cublasHandle_t cublas_handle() {
-  static cublasHandle_t h = [] {
-    cublasHandle_t handle = nullptr;
-    check_cublas(cublasCreate(&handle), "cublasCreate");
-    return handle;
-  }();
-  return h;
 }
 
 // One operand X[R, C] (row-major logical view, strides s1 along R and s2 along C) as a

@@ -1,0 +1,64 @@
+// Run-time choice between the two convolution paths of kernels/cuda/conv.cu, for the
+// `cuda` backend and its emulator counterpart, the `sim` backend (each has its own
+// setting; both start from the same environment variable):
+//
+//   ConvAlgorithm::Implicit  implicit GEMM: gemm_tile_kernel computes the im2col operands
+//                            on the fly, nothing is materialised (the default)
+//   ConvAlgorithm::Im2col    hand-written im2col / col2im kernels into a scratch column
+//                            matrix + a GEMM (cuBLAS under nvcc, gemm_tile_kernel under
+//                            the emulator), chunked over the batch
+//
+//   duel::cuda::set_conv_algorithm(duel::ConvAlgorithm::Im2col);   // or duel::sim::...
+//   { duel::sim::ConvAlgorithmGuard g(duel::ConvAlgorithm::Im2col); ... }  // restores on exit
+//   DUEL_CUDA_CONV=implicit|im2col   (unset or empty: implicit; anything else is an error
+//                                     naming the variable, raised by the first conv)
+//
+// Like DUEL_CUDA_MATMUL (matmul.cu), this selects duel's own kernels; the cuDNN switch
+// (kernels/cudnn/cudnn_ops.h, DUEL_CUDNN) sits in front of both and wins when on.
+// Plain C++ (no CUDA names). The duel::cuda declarations exist only in CUDA builds.
+#pragma once
+#include <cstddef>
+
+namespace duel {
+
+enum class ConvAlgorithm {
+  Implicit,  // implicit GEMM (default)
+  Im2col,    // im2col/col2im + GEMM
+};
+
+inline const char* conv_algorithm_name(ConvAlgorithm a) { return a == ConvAlgorithm::Im2col ? "im2col" : "implicit"; }
+
+}  // namespace duel
+
+// Defined in kernels/cuda/conv.cu (once per build of it: nvcc -> cuda, emulator -> sim).
+#define DUEL_DECLARE_CONV_ALGORITHM(NS)                                                              \
+  namespace duel::NS {                                                                              \
+  void set_conv_algorithm(ConvAlgorithm a);                                                         \
+  /* the current algorithm; the first call reads DUEL_CUDA_CONV (throws on a bad value) */          \
+  ConvAlgorithm conv_algorithm();                                                                   \
+  /* Upper bound of the im2col path's scratch column matrix, in bytes (default 128 MiB): the   */  \
+  /* batch is processed in chunks of max(1, limit / (C*kH*kW*outH*outW*sizeof(T))) images.     */  \
+  void set_conv_workspace_limit(size_t bytes);                                                      \
+  size_t conv_workspace_limit();                                                                    \
+  namespace detail {                                                                                \
+  /* re-reads DUEL_CUDA_CONV (tests call it after setenv); throws on a bad value, leaving the */    \
+  /* setting as it was */                                                                           \
+  void reload_conv_algorithm_from_env();                                                            \
+  }                                                                                                 \
+  /* sets the algorithm for a scope and restores the previous one */                                \
+  class ConvAlgorithmGuard {                                                                        \
+   public:                                                                                          \
+    explicit ConvAlgorithmGuard(ConvAlgorithm a) : prev_(conv_algorithm()) { set_conv_algorithm(a); } \
+    ~ConvAlgorithmGuard() { set_conv_algorithm(prev_); }                                            \
+    ConvAlgorithmGuard(const ConvAlgorithmGuard&) = delete;                                         \
+    ConvAlgorithmGuard& operator=(const ConvAlgorithmGuard&) = delete;                              \
+                                                                                                    \
+   private:                                                                                         \
+    ConvAlgorithm prev_;                                                                            \
+  };                                                                                                \
+  }
+
+DUEL_DECLARE_CONV_ALGORITHM(sim)
+#if defined(DUEL_WITH_CUDA)
+DUEL_DECLARE_CONV_ALGORITHM(cuda)
+#endif
