@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
-#include <type_traits>
 #include <cstring>
 #include <numeric>
+#include <optional>
+#include <type_traits>
 
 #include "autograd/engine.h"
 #include "autograd/node.h"
@@ -130,7 +130,12 @@ Tensor from_values(const std::vector<V>& values, const Shape& shape_in, TensorOp
   Tensor t = empty(shape, TensorOptions(opts.dtype));
   DUEL_DISPATCH_ALL(t.dtype(), "from_vector", [&] {
     scalar_t* p = t.data<scalar_t>();
-    for (size_t i = 0; i < values.size(); ++i) p[i] = element_cast<scalar_t>((double)values[i]);
+    if constexpr (std::is_same_v<V, int64_t> && std::is_same_v<scalar_t, int64_t>) {
+      // exact: a detour through double would round integers beyond 2^53 (e.g. 64-bit seeds)
+      std::copy(values.begin(), values.end(), p);
+    } else {
+      for (size_t i = 0; i < values.size(); ++i) p[i] = element_cast<scalar_t>((double)values[i]);
+    }
   });
   return finish(t, opts);
 }
@@ -139,7 +144,8 @@ Tensor from_values(const std::vector<V>& values, const Shape& shape_in, TensorOp
 Tensor from_vector(const std::vector<double>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
 Tensor from_vector(const std::vector<float>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& s, TensorOptions o) {
-  // int64 values default to an int64 tensor unless a floating dtype was asked for explicitly
+  // like the other overloads, the dtype is opts.dtype (float32 unless given): pass kInt64 for
+  // an int64 tensor, which then holds the values exactly
   return from_values(v, s, o);
 }
 Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {

@@ -81,6 +81,14 @@ TEST_CASE("tensor: creation functions", "[tensor]") {
   CHECK(empty_like(fv).sizes() == Shape{2, 3});
 }
 
+TEST_CASE("tensor: from_vector keeps int64 values beyond 2^53 exact", "[tensor]") {
+  // 2^53 + 1 and a 64-bit seed are not representable as doubles
+  const std::vector<int64_t> v = {(int64_t(1) << 53) + 1, int64_t(0x7fffffffffffffffLL), -((int64_t(1) << 62) + 3)};
+  Tensor t = from_vector(v, {}, kInt64);
+  REQUIRE(t.dtype() == kInt64);
+  CHECK(t.to_vector<int64_t>() == v);
+}
+
 TEST_CASE("tensor: from_buffer, copy_to_buffer, from_blob", "[tensor]") {
   float src[6] = {1, 2, 3, 4, 5, 6};
   Tensor t = from_buffer(src, {2, 3}, kFloat32);
