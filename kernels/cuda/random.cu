@@ -38,6 +38,10 @@ DUEL_DEVICE DUEL_FORCEINLINE void philox4x32_10(uint64_t seed, uint64_t counter,
   out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
 }
 
+DUEL_DEVICE DUEL_FORCEINLINE double unit_double(uint32_t r) {
+  return static_cast<double>(static_cast<float>(r >> 8) * (1.0f / 16777216.0f));  // uint32_to_unit_float
+}
+
 template <class T>
 __global__ void philox_uniform_kernel(T* __restrict__ out, int64_t n, uint64_t seed, uint64_t offset, double lo,
                                       double hi) {
@@ -50,15 +54,10 @@ __global__ void philox_uniform_kernel(T* __restrict__ out, int64_t n, uint64_t s
     for (int j = 0; j < 4; ++j) {
       const int64_t i = blk * 4 + j;
       if (i < n) {
-        const float u = static_cast<float>(r[j] >> 8) * (1.0f / 16777216.0f);  // uint32_to_unit_float
-        out[i] = static_cast<T>(lo + (hi - lo) * static_cast<double>(u));
+        out[i] = static_cast<T>(lo + (hi - lo) * unit_double(r[j]));
       }
     }
   }
-}
-
-DUEL_DEVICE DUEL_FORCEINLINE double unit_double(uint32_t r) {
-  return static_cast<double>(static_cast<float>(r >> 8) * (1.0f / 16777216.0f));  // uint32_to_unit_float
 }
 
 template <class T>
