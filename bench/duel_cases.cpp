@@ -184,18 +184,6 @@ Prepared duel_elementwise(const EwSpec& s) {
 
 namespace {
 
-std::shared_ptr<duel::nn::Sequential> toy_mlp(int64_t in, int64_t out) {
-  auto net = std::make_shared<duel::nn::Sequential>();
-  int64_t width = in;
-  for (int i = 0; i < 3; ++i) {
-    net->emplace_back<duel::nn::Linear>(width, 512);
-    net->emplace_back<duel::nn::ReLU>();
-    width = 512;
-  }
-  net->emplace_back<duel::nn::Linear>(width, out);
-  return net;
-}
-
 Prepared dcgan_step() {
   namespace nn = duel::nn;
   const int64_t m = 64;
@@ -224,8 +212,8 @@ Prepared dcgan_step() {
 Prepared wgan_critic_step(StepKind kind) {
   const bool toy = kind == StepKind::WganCriticToy;
   const int64_t m = toy ? 256 : 64;
-  auto G = toy ? toy_mlp(2, 2) : duel::gan::dcgan_generator(100);
-  auto D = toy ? toy_mlp(2, 1)
+  auto G = toy ? duel::gan::mlp(2, 512, 2, 3) : duel::gan::dcgan_generator(100);
+  auto D = toy ? duel::gan::mlp(2, 512, 1, 3)
                : duel::gan::dcgan_discriminator(/*sigmoid=*/false, /*batchnorm=*/kind == StepKind::WganCriticImageBN);
   auto opt_D = std::make_shared<duel::optim::Adam>(D->parameters(), duel::optim::AdamOptions{.lr = 1e-4, .betas = {0.5, 0.9}});
   const double lambda = toy ? 0.1 : 10.0;

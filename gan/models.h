@@ -47,6 +47,8 @@ void train_dcgan(Run& run);
 Tensor sample_dcgan(Run& run, int64_t n);
 
 // ---- wgan-gp ----
+// The toy networks: `layers` hidden Linear(hidden) + ReLU layers, then Linear(out).
+std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, int layers);
 void train_wgan_gp(Run& run);
 Tensor sample_wgan_gp(Run& run, int64_t n);
 // The gradient penalty lambda * (||grad_x D(x_hat)||_2 - 1)^2 with x_hat on

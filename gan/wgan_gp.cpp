@@ -31,18 +31,6 @@ namespace duel::gan {
 
 namespace {
 
-std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, int layers) {
-  auto net = std::make_shared<nn::Sequential>();
-  int64_t width = in;
-  for (int i = 0; i < layers; ++i) {
-    net->emplace_back<nn::Linear>(width, hidden);
-    net->emplace_back<nn::ReLU>();
-    width = hidden;
-  }
-  net->emplace_back<nn::Linear>(width, out);
-  return net;
-}
-
 struct WganSetup {
   bool image;
   int64_t z_dim;
@@ -59,6 +47,18 @@ std::shared_ptr<nn::Sequential> make_generator(const WganSetup& s) {
 }
 
 }  // namespace
+
+std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, int layers) {
+  auto net = std::make_shared<nn::Sequential>();
+  int64_t width = in;
+  for (int i = 0; i < layers; ++i) {
+    net->emplace_back<nn::Linear>(width, hidden);
+    net->emplace_back<nn::ReLU>();
+    width = hidden;
+  }
+  net->emplace_back<nn::Linear>(width, out);
+  return net;
+}
 
 Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen) {
   Shape eps_shape(real.dim(), 1);
