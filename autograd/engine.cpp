@@ -39,6 +39,14 @@ Tensor validate_gradient(const Node& node, size_t i, Tensor g) {
   return g;
 }
 
+// True when g is the only handle on a dense buffer that duel allocated, so it can become a leaf's
+// .grad without a copy (as PyTorch does): nothing else (a saved tensor, a view, the caller's
+// gradient, a captured grad() result) can observe the later in-place accumulation into it.
+bool owns_its_memory(const Tensor& g) {
+  return g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.storage()->owns && !g.requires_grad() &&
+         g.offset() == 0 && g.is_contiguous() && g.storage()->nbytes == (size_t)g.numel() * g.element_size();
+}
+
 struct Run {
   bool keep_graph = false;
   bool create_graph = false;
@@ -126,6 +134,8 @@ void execute(const TensorList& roots, const TensorList& root_grads, Run& run) {
           NoGradGuard ng;
           old.add_(g);  // .grad owns its storage (cloned on first accumulation); a non-contiguous
                         // (possibly overlapping, user-set) .grad is replaced out of place below
+        } else if (!old.defined() && owns_its_memory(g)) {
+          leaf.set_grad(g);  // nobody else can see g's storage: keep it instead of copying it
         } else {
           NoGradGuard ng;
           leaf.set_grad(old.defined() ? (old + g).detach() : g.detach().clone());

@@ -64,6 +64,27 @@ TEST_CASE("autograd: accumulation after a create_graph backward does not corrupt
   CHECK(z.grad().to_vector<double>() == std::vector<double>{2, 2, 2});
 }
 
+TEST_CASE("autograd: a .grad kept without a copy is never shared with another tensor", "[autograd]") {
+  // add's backward hands the same gradient tensor to both inputs: at most one leaf may keep it
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor y = vec({3.0, 4.0}).requires_grad_();
+  ((x + y) * 2.0).sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 2});
+  CHECK(y.grad().to_vector<double>() == std::vector<double>{2, 2});
+  (x * 1.0).sum().backward();  // accumulates into x.grad in place
+  (y * 5.0).sum().backward();  // and into y.grad
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{3, 3});
+  CHECK(y.grad().to_vector<double>() == std::vector<double>{7, 7});
+  // later backwards accumulate into the kept .grad in place, as they do into a copied one
+  Tensor z = vec({1.0, 2.0}).requires_grad_();
+  Tensor w = z * 3.0;
+  w.sum().backward();
+  Tensor kept = z.grad();
+  (z * 1.0).sum().backward();
+  CHECK(kept.to_vector<double>() == std::vector<double>{4, 4});  // .grad is accumulated in place
+  CHECK(z.grad().is_same(kept));
+}
+
 TEST_CASE("autograd: retain_graph allows a second backward, without it the error names the op", "[autograd]") {
   Tensor x = vec({0.5, 1.5}).requires_grad_();
   Tensor y = exp(x);

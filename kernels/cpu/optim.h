@@ -78,8 +78,10 @@ SgdScalars<T> sgd_scalars(const SgdUpdate& u) {
   return {T(u.weight_decay), T(u.momentum), T(1 - u.dampening), T(-u.lr),
           u.weight_decay != 0, u.momentum != 0, u.nesterov, u.first_step};
 }
-template <class T>
-DUEL_OPTIM_HD void sgd_element(const SgdScalars<T>& s, T& p, T g, T* buf) {
+// S is SgdScalars<T>, or a type derived from it whose static constexpr flags shadow the runtime
+// ones (the CPU loops use that to make the loop body branch-free); the same holds for Adam and RMSprop.
+template <class S, class T>
+DUEL_OPTIM_HD void sgd_element(const S& s, T& p, T g, T* buf) {
   T d = g;
   if (s.use_wd) d = d + s.wd * p;
   if (s.use_mom) {
@@ -100,8 +102,8 @@ AdamScalars<T> adam_scalars(const AdamUpdate& u) {
   return {T(u.beta1), T(u.beta2),        T(1 - u.beta1), T(1 - u.beta2), T(u.weight_decay), T(1 - u.lr * u.weight_decay),
           T(std::sqrt(bc2)), T(u.eps), T(-(u.lr / bc1)), u.weight_decay != 0, u.decoupled_weight_decay, u.amsgrad};
 }
-template <class T>
-DUEL_OPTIM_HD void adam_element(const AdamScalars<T>& s, T& p, T g, T& m, T& v, T* vmax) {
+template <class S, class T>
+DUEL_OPTIM_HD void adam_element(const S& s, T& p, T g, T& m, T& v, T* vmax) {
   if (s.use_wd) {
     if (s.decoupled) {
       p = p * s.decay;
@@ -130,8 +132,8 @@ RmspropScalars<T> rmsprop_scalars(const RmspropUpdate& u) {
   return {T(u.alpha), T(1 - u.alpha), T(u.weight_decay), T(u.eps), T(u.momentum), T(-u.lr),
           u.weight_decay != 0, u.centered, u.eps_inside_sqrt, u.momentum > 0};
 }
-template <class T>
-DUEL_OPTIM_HD void rmsprop_element(const RmspropScalars<T>& s, T& p, T g, T& sq, T* ga, T* buf) {
+template <class S, class T>
+DUEL_OPTIM_HD void rmsprop_element(const S& s, T& p, T g, T& sq, T* ga, T* buf) {
   if (s.use_wd) g = g + s.wd * p;
   sq = sq * s.alpha + s.one_minus_alpha * g * g;
   T avg = sq;
