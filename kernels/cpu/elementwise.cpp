@@ -58,7 +58,7 @@ void map1(Tensor& out, const Tensor& in, F f) {
   const Ti* x = static_cast<const Ti*>(in.raw_data());
   if (out.is_contiguous() && in.is_contiguous() && in.sizes() == out.sizes()) {
     int64_t n = out.numel();
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
     for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
     return;
   }
@@ -83,13 +83,13 @@ void map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
   int64_t n = out.numel();
   if (out.is_contiguous() && a.is_contiguous() && b.is_contiguous() && a.sizes() == out.sizes() &&
       b.sizes() == out.sizes()) {
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
     for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
     return;
   }
   if (out.is_contiguous() && a.is_contiguous() && a.sizes() == out.sizes() && b.numel() == 1) {
     const Ti yv = *y;
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
     for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
     return;
   }

@@ -40,18 +40,18 @@ struct RmspropFixed : optim_detail::RmspropScalars<T> {
 // The loops take plain pointers (not lambda captures), which the vectoriser needs.
 template <class S, class T>
 void sgd_loop(const S s, T* param, const T* grad, T* buf, int64_t n) {
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
   for (int64_t i = 0; i < n; ++i) optim_detail::sgd_element(s, param[i], grad[i], S::use_mom ? buf + i : nullptr);
 }
 template <class S, class T>
 void adam_loop(const S s, T* param, const T* grad, T* m, T* v, T* vmax, int64_t n) {
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
   for (int64_t i = 0; i < n; ++i)
     optim_detail::adam_element(s, param[i], grad[i], m[i], v[i], S::amsgrad ? vmax + i : nullptr);
 }
 template <class S, class T>
 void rmsprop_loop(const S s, T* param, const T* grad, T* sq, T* ga, T* buf, int64_t n) {
-#pragma omp parallel for simd if (n >= kParallelGrain)
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
   for (int64_t i = 0; i < n; ++i)
     optim_detail::rmsprop_element(s, param[i], grad[i], sq[i], S::centered ? ga + i : nullptr,
                                   S::use_mom ? buf + i : nullptr);

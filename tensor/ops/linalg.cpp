@@ -14,13 +14,26 @@
 namespace duel {
 namespace {
 
+// [B, R, C] laid out as the transpose of a contiguous [B, C, R]
+bool is_transposed_contiguous(const Tensor& t) {
+  return t.size(1) > 1 && t.size(2) > 1 && t.stride(1) == 1 && t.stride(2) == t.size(1) &&
+         (t.size(0) == 1 || t.stride(0) == t.size(1) * t.size(2));
+}
+
 Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = empty({a.size(0), a.size(1), b.size(2)}, TensorOptions(a.dtype(), a.device()));
   DUEL_KERNEL(a.device(), matmul, a, b, out);
   SavedTensor sa(a, "matmul"), sb(b, "matmul");
-  return autograd::record("matmul", out, {a, b}, [sa, sb](const Tensor& g, const NeedsGrad& needs) {
-    Tensor ga = needs[0] ? bmm(g, sb.get().transpose(1, 2)) : Tensor();
-    Tensor gb = needs[1] ? bmm(sa.get().transpose(1, 2), g) : Tensor();
+  // An operand that is the transpose of a contiguous matrix (a linear layer's weight.t()) gets its
+  // gradient in the same layout, computed as the transposed product: the transpose's backward then
+  // hands the weight a contiguous gradient, which .grad keeps without a copy.
+  const bool a_t = is_transposed_contiguous(a), b_t = is_transposed_contiguous(b);
+  return autograd::record("matmul", out, {a, b}, [sa, sb, a_t, b_t](const Tensor& g, const NeedsGrad& needs) {
+    Tensor ga, gb;
+    if (needs[0])
+      ga = a_t ? bmm(sb.get(), g.transpose(1, 2)).transpose(1, 2) : bmm(g, sb.get().transpose(1, 2));
+    if (needs[1])
+      gb = b_t ? bmm(g.transpose(1, 2), sa.get()).transpose(1, 2) : bmm(sa.get().transpose(1, 2), g);
     return TensorList{ga, gb};
   });
 }
