@@ -47,7 +47,8 @@ train options (defaults in brackets):
   --seed S          random seed                                            [0]
   --out DIR         run folder                                             [runs/<model>]
   --no-resume       start from scratch even if DIR has a checkpoint
-  --log-every N, --sample-every N, --checkpoint-every N
+  --log-every N, --sample-every N                                          [50, 500]
+  --checkpoint-every N  steps between checkpoints        [GANs 200 iterations, dqn 50000 frames]
   --lr, --batch, --lambda, --n-critic, --k, --critic-bn 1, --epochs ...    model-specific
 )";
 
@@ -85,14 +86,16 @@ train::RunOptions parse_train_options(const std::string& model, int argc, char**
       else if (key == "out") o.out_dir = v;
       else if (key == "log-every") o.log_every = std::stoll(v);
       else if (key == "sample-every") o.sample_every = std::stoll(v);
-      else if (key == "checkpoint-every") o.checkpoint_every = std::stoll(v);
+      else if (key == "checkpoint-every") {
+        o.checkpoint_every = std::stoll(v);
+        if (o.checkpoint_every <= 0) usage_error("--checkpoint-every must be positive");
+      }
       else o.extra[key] = v;
     } catch (const std::invalid_argument&) {
       usage_error("option " + a + " expects a number, got '" + v + "'");
     }
   }
-  if (o.log_every <= 0 || o.sample_every <= 0 || o.checkpoint_every <= 0)
-    usage_error("--log-every, --sample-every and --checkpoint-every must be positive");
+  if (o.log_every <= 0 || o.sample_every <= 0) usage_error("--log-every and --sample-every must be positive");
   Device(o.device);  // validates the name
   return o;
 }

@@ -781,7 +781,7 @@ void train_dqn(train::Run& run) {
                     (long long)f, e.mean_return, e.std_return, e.q_s0, e.g_s0);
       if (!o.quiet) bar.print_line(line);
     }
-    if (f % o.checkpoint_every == 0) save();
+    if (f % o.checkpoint_interval(50000) == 0) save();
     if (!o.quiet && (f % 64 == 0 || f == cfg.frames))
       bar.update(f, {{"ret100", tr.recent_average()}, {"eps", tr.epsilon()}, {"loss", last_loss}});
   }

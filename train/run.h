@@ -36,10 +36,14 @@ struct RunOptions {
   int64_t steps = 0;                     // 0 = the model's default
   int64_t log_every = 50;
   int64_t sample_every = 500;
-  int64_t checkpoint_every = 200;
+  int64_t checkpoint_every = 0;          // 0 = the model's default (checkpoint_interval)
   bool resume = true;                    // continue from out_dir/checkpoint.duel if present
   bool quiet = false;
   std::map<std::string, std::string> extra;  // model-specific --key value options
+
+  // Steps between checkpoints: --checkpoint-every if given, else the model's default (the GANs
+  // use 200 iterations; dqn 50000 frames, since its checkpoint carries the replay buffer).
+  int64_t checkpoint_interval(int64_t model_default) const { return checkpoint_every > 0 ? checkpoint_every : model_default; }
 
   std::string get(const std::string& key, const std::string& fallback) const;
   double get(const std::string& key, double fallback) const;
