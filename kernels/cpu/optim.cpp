@@ -11,7 +11,7 @@ constexpr int64_t kParallelGrain = 1 << 15;
 }  // namespace
 
 // Each rule's option flags are turned into compile-time constants before the loop (the
-// `with_flags` dispatch below), so the loop body has no branches and the compiler vectorises it
+// `with_flag` dispatch below), so the loop body has no branches and the compiler vectorises it
 // (sqrt too, since the project builds with -fno-math-errno). The arithmetic is the same
 // per-element function the CUDA kernels run, so results match them bit for bit.
 template <class F>
