@@ -127,7 +127,7 @@ void train_dcgan(Run& run) {
       save_samples(run, data, (*G)(fixed_z), step + 1);
       G->train();
     }
-    if ((step + 1) % o.checkpoint_interval(200) == 0) checkpoint(step + 1);
+    if ((step + 1) % o.checkpoint_interval(kCheckpointEvery) == 0) checkpoint(step + 1);
   }
   checkpoint(step);
   bar.finish();

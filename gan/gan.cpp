@@ -128,7 +128,7 @@ void train_gan(Run& run) {
       if (!tm.empty()) run.log_metrics(step + 1, tm);
       save_samples(run, data, samples, step + 1);
     }
-    if ((step + 1) % o.checkpoint_interval(200) == 0) checkpoint(step + 1);
+    if ((step + 1) % o.checkpoint_interval(kCheckpointEvery) == 0) checkpoint(step + 1);
   }
   checkpoint(step);
   bar.finish();

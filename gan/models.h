@@ -46,6 +46,9 @@ std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid = true, bool ba
 void train_dcgan(Run& run);
 Tensor sample_dcgan(Run& run, int64_t n);
 
+// Iterations between checkpoints when --checkpoint-every is not given (all three GANs).
+constexpr int64_t kCheckpointEvery = 200;
+
 // ---- wgan-gp ----
 // The toy networks: `layers` hidden Linear(hidden) + ReLU layers, then Linear(out).
 std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, int layers);

@@ -150,7 +150,7 @@ void train_wgan_gp(Run& run) {
         save_samples(run, data, samples, step + 1, field, "critic");
       }
     }
-    if ((step + 1) % o.checkpoint_interval(200) == 0) checkpoint(step + 1);
+    if ((step + 1) % o.checkpoint_interval(kCheckpointEvery) == 0) checkpoint(step + 1);
   }
   checkpoint(step);
   bar.finish();
