@@ -5,7 +5,8 @@
 
 #include <duel/duel.h>
 #include <duel/kernels/cpu/elementwise.h>
-#include <duel/gan/models.h>
+#include <duel/gan/losses.h>
+#include <duel/gan/nets.h>
 #include <duel/rl/dqn.h>
 #include <duel/rl/envs/env.h>
 

@@ -1,68 +1,105 @@
-// Trains the judge classifier used by the image metrics (gan/metrics.h):
-//   duel train judge --epochs 4 --out runs/judge
+// The judge: the small Fashion-MNIST classifier whose features give the classifier score and
+// FCD of every image generator (gan/metrics.h). Not a survey model; trained like one:
+//
+//   duel train judge --out runs/judge        (4 epochs of batch 128; about 91% test accuracy)
+//
 // then copy runs/judge/judge.duel to gan/judge.duel (what `duel eval` loads).
 #include <cmath>
 #include <cstdio>
 
-#include "train/progress.h"
-#include "data/idx.h"
-#include "data/loader.h"
+#include "gan/data.h"
+#include "gan/model.h"
 #include "gan/metrics.h"
 #include "gan/models.h"
 #include "tensor/ops/loss.h"
 #include "tensor/serialize.h"
 
 namespace duel::gan {
+namespace {
 
-void train_judge(Run& run) {
-  const RunOptions& o = run.options();
-  const int64_t epochs = o.get_int("epochs", 4), batch = o.get_int("batch", 128);
-  manual_seed(o.seed);
-  ImageDataset train = load_fashion_mnist("train"), test = load_fashion_mnist("test");
-  JudgeNet judge;
-  optim::Adam opt(judge.parameters(), {.lr = o.get("lr", 1e-3)});
-  DataLoader loader(train.images, train.labels, {.batch_size = batch, .seed = o.seed, .drop_last = true});
-  const int64_t per_epoch = loader.batches_per_epoch(), total = epochs * per_epoch;
-  Checkpointable state{{{"judge", &judge}}, {{"opt", &opt}}, {}};
-  std::map<std::string, std::string> meta;
-  int64_t step = run.maybe_resume(state, &meta);
-  loader.set_position({step / per_epoch, step % per_epoch});
-  train::ProgressBar bar("judge", total, step);
-  for (; step < total; ++step) {
-    if (Run::should_stop(step)) break;
-    if (step % per_epoch == 0 && step > 0) {
-      // learning-rate decay per epoch
-      opt.set_lr(o.get("lr", 1e-3) * std::pow(0.5, (double)(step / per_epoch)));
-    }
-    auto b = loader.next();
-    if (!b) b = loader.next();
-    judge.train();
-    Tensor loss = cross_entropy(judge(b->inputs), b->labels);
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-    if ((step + 1) % o.log_every == 0) {
-      run.log_metrics(step + 1, {{"loss", loss.item()}});
-      bar.update(step + 1, {{"loss", loss.item()}});
-    }
-    if ((step + 1) % per_epoch == 0) {
-      double acc = judge_accuracy(judge, test.images, test.labels);
-      run.log_metrics(step + 1, {{"test_accuracy", acc}});
-      bar.print_line("epoch " + std::to_string((step + 1) / per_epoch) + ": test accuracy " + std::to_string(acc));
-      run.save_checkpoint(state, step + 1, {{"test_accuracy", std::to_string(acc)}});
-    }
+using train::Checkpointable;
+using train::Metrics;
+using train::Options;
+using train::Run;
+
+class Judge : public train::Model {
+ public:
+  explicit Judge(const Options& o)
+      : lr(o.real("lr")),
+        per_epoch(60000 / o.integer("batch")),
+        data("fashion-mnist", o.integer("batch"), (uint64_t)o.integer("seed"), kCPU) {
+    manual_seed((uint64_t)o.integer("seed"));
+    judge = std::make_shared<JudgeNet>();
+    opt = std::make_unique<optim::Adam>(judge->parameters(), optim::AdamOptions{.lr = lr});
   }
-  bar.finish();
-  double acc = judge_accuracy(judge, test.images, test.labels);
-  run.save_checkpoint(state, step, {{"test_accuracy", std::to_string(acc)}});
-  run.plot_metrics({"loss"});
-  // the weights alone (no optimizer state): what gan/judge.duel holds
-  std::map<std::string, Tensor> weights;
-  for (auto& [k, t] : judge.state_dict()) weights["judge." + k] = t;
-  save_checkpoint(run.path("judge.duel"), weights,
-                  {{"model", "judge"}, {"step", std::to_string(step)}, {"test_accuracy", std::to_string(acc)}});
-  std::printf("judge test accuracy: %.2f%%; weights in %s (copy to %s to use them in `duel eval`)\n", 100 * acc,
-              run.path("judge.duel").c_str(), kJudgePath);
+
+  void state(Checkpointable& s) override {
+    s.add("judge", *judge);
+    s.add("opt", *opt);
+    data.add_to(s);
+  }
+
+  void step(int64_t step) override {
+    if (step % per_epoch == 0 && step > 0) opt->set_lr(lr * std::pow(0.5, (double)(step / per_epoch)));  // halve per epoch
+    LabelledBatch b = data.next_labelled();
+    judge->train();
+    loss = cross_entropy((*judge)(b.x), b.y);
+    opt->zero_grad();
+    loss.backward();
+    opt->step();
+  }
+
+  Metrics values() override { return {{"loss", loss.item()}}; }
+  std::vector<std::string> plotted() const override { return {"loss"}; }
+
+  Metrics snapshot(Run&, int64_t) override { return {{"test_accuracy", test_accuracy()}}; }
+
+  void finish(Run& run, bool completed) override {
+    if (!completed) return;
+    const double acc = test_accuracy();
+    // the weights alone (no optimizer state): what gan/judge.duel holds
+    std::map<std::string, Tensor> weights;
+    for (auto& [k, t] : judge->state_dict()) weights["judge." + k] = t;
+    save_checkpoint(run.path("judge.duel"), weights, {{"model", "judge"}, {"test_accuracy", std::to_string(acc)}});
+    std::printf("judge test accuracy: %.2f%%; weights in %s (copy to %s to use them in `duel eval`)\n", 100 * acc,
+                run.path("judge.duel").c_str(), kJudgePath);
+  }
+
+  void evaluate(Run&, const train::EvalRequest&) override {
+    std::printf("judge test accuracy: %.2f%%\n", 100 * test_accuracy());
+  }
+
+ private:
+  double test_accuracy() {
+    ImageDataset test = load_fashion_mnist("test");
+    return judge_accuracy(*judge, test.images, test.labels);
+  }
+  double lr;
+  int64_t per_epoch;
+  DataSource data;
+  std::shared_ptr<JudgeNet> judge;
+  std::unique_ptr<optim::Adam> opt;
+  Tensor loss;
+};
+
+}  // namespace
+
+train::ModelInfo judge_model() {
+  train::ModelInfo info;
+  info.name = "judge";
+  info.section = "-";
+  info.paper = "the evaluation classifier (not a survey model)";
+  info.summary = "small CNN whose features give the classifier score and FCD";
+  info.generator = false;
+  // 4 epochs of 60000 / 128 = 468 batches; a test-set evaluation and a checkpoint per epoch
+  info.defaults = {.steps = 4 * 468, .log_every = 50, .sample_every = 468, .checkpoint_every = 468};
+  info.options = {
+      batch_option(128),
+      lr_option(1e-3),
+  };
+  info.test_options = {{"batch", "8"}};
+  info.make = [](const Options& o) { return std::make_unique<Judge>(o); };
+  return info;
 }
 
 }  // namespace duel::gan

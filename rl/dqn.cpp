@@ -110,68 +110,6 @@ DQNConfig DQNConfig::defaults(const std::string& env, DQNVariant variant) {
   return c;
 }
 
-DQNConfig DQNConfig::from_options(const train::RunOptions& o) {
-  DQNConfig c =
-      defaults(o.get("env", std::string("cartpole")), parse_dqn_variant(o.get("variant", std::string("nature"))));
-  if (o.steps > 0) c.frames = o.steps;
-  auto flag = [&](const std::string& k, bool v) {
-    std::string s = o.get(k, std::string(v ? "1" : "0"));
-    DUEL_CHECK(s == "0" || s == "1" || s == "true" || s == "false", "dqn: --", k, " expects 0 or 1, got '", s, "'");
-    return s == "1" || s == "true";
-  };
-  c.target_network = flag("target-network", c.target_network);
-  c.double_q = flag("double", c.double_q);
-  c.dueling = flag("dueling", c.dueling);
-  c.loss = o.get("loss", c.loss);
-  c.gamma = o.get("gamma", c.gamma);
-  c.batch = o.get_int("batch", c.batch);
-  c.replay_size = o.get_int("replay-size", c.replay_size);
-  c.learning_starts = o.get_int("learning-starts", c.learning_starts);
-  c.train_freq = o.get_int("train-freq", c.train_freq);
-  c.gradient_steps = o.get_int("gradient-steps", c.gradient_steps);
-  c.target_update = o.get_int("target-update", c.target_update);
-  c.tau = o.get("tau", c.tau);
-  c.eps_start = o.get("eps-start", c.eps_start);
-  c.eps_end = o.get("eps-end", c.eps_end);
-  c.eps_decay = o.get_int("eps-decay", c.eps_decay);
-  c.clip_grad = o.get("clip-grad", c.clip_grad);
-  c.optimizer = o.get("optimizer", c.optimizer);
-  c.lr = o.get("lr", c.lr);
-  c.lr_end = o.get("lr-end", c.lr_end);
-  c.adam_eps = o.get("adam-eps", c.adam_eps);
-  c.rms_alpha = o.get("rms-alpha", c.rms_alpha);
-  c.rms_eps = o.get("rms-eps", c.rms_eps);
-  c.rms_centered = flag("rms-centered", c.rms_centered);
-  c.rms_eps_inside_sqrt = flag("rms-eps-inside-sqrt", c.rms_eps_inside_sqrt);
-  c.hidden = o.get_int("hidden", c.hidden);
-  c.conv_channels = o.get_int("conv-channels", c.conv_channels);
-  std::string st = o.get("storage", std::string(obs_storage_name(c.storage)));
-  if (st == "float32" || st == "float")
-    c.storage = ObsStorage::kFloat32;
-  else if (st == "uint8")
-    c.storage = ObsStorage::kUInt8;
-  else if (st == "bits")
-    c.storage = ObsStorage::kBits;
-  else
-    DUEL_FAIL("dqn: --storage expects float32, uint8 or bits, got '", st, "'");
-  c.eval_every = o.get_int("eval-every", c.eval_every);
-  c.eval_episodes = o.get_int("eval-episodes", c.eval_episodes);
-  c.eval_epsilon = o.get("eval-epsilon", c.eval_epsilon);
-  c.eval_max_frames = o.get_int("eval-max-frames", c.eval_max_frames);
-  c.threads = o.get_int("threads", c.threads);
-
-  DUEL_CHECK(c.loss == "huber" || c.loss == "mse", "dqn: --loss expects huber or mse, got '", c.loss, "'");
-  DUEL_CHECK(c.optimizer == "adam" || c.optimizer == "rmsprop", "dqn: --optimizer expects adam or rmsprop, got '",
-             c.optimizer, "'");
-  DUEL_CHECK(c.batch > 0 && c.replay_size >= c.batch && c.train_freq > 0 && c.gradient_steps > 0 &&
-                 c.target_update > 0 && c.eps_decay >= 0 && c.learning_starts >= 0 && c.hidden > 0 &&
-                 c.conv_channels > 0 && c.eval_episodes > 0,
-             "dqn: invalid hyperparameters:\n", c.describe());
-  DUEL_CHECK(c.tau >= 0 && c.tau <= 1, "dqn: --tau must be in [0, 1], got ", c.tau);
-  DUEL_CHECK(c.gamma >= 0 && c.gamma <= 1, "dqn: --gamma must be in [0, 1], got ", c.gamma);
-  return c;
-}
-
 std::string DQNConfig::describe() const {
   std::ostringstream s;
   s << "env = " << env << "\nvariant = " << dqn_variant_name(variant) << "\nframes = " << frames
@@ -378,9 +316,6 @@ namespace duel::rl {
 // ------------------------------------------------------------------ evaluation
 
 namespace {
-// int64 tensors from exact values (from_vector converts through double, which rounds values
-// above 2^53 such as 64-bit seeds).
-Tensor int64_tensor(const std::vector<int64_t>& v) { return from_buffer(v.data(), {(int64_t)v.size()}, kInt64); }
 
 // One Philox block of the generator: 4 uniform 32-bit words.
 void draw_block(Generator& g, uint32_t r[4]) { philox4x32(g.seed(), g.advance(4), r); }
@@ -578,90 +513,91 @@ void DQNTrainer::record_eval(const EvalResult& e) {
   for (auto& [k, v] : agent->online->state_dict()) best_[k] = v.clone();
 }
 
-std::map<std::string, Tensor> DQNTrainer::state() const {
-  std::map<std::string, Tensor> t;
-  for (auto& [k, v] : agent->online->state_dict()) t["online." + k] = v;
-  if (agent->target)
-    for (auto& [k, v] : agent->target->state_dict()) t["target." + k] = v;
-  for (auto& [k, v] : agent->optimizer->state_dict()) t["opt." + k] = v;
-  // generators as train::Run stores them: rng.<name> = int64 [seed, offset]
-  for (auto [name, g] : {std::pair<const char*, const Generator*>{"act", &act_gen}, {"replay", &replay_gen}})
-    t[std::string("rng.") + name] = int64_tensor({(int64_t)g->seed(), (int64_t)g->offset()});
-  for (auto& [k, v] : replay->state("replay.")) t[k] = v;
-  t["agent.counters"] = int64_tensor({frame_, episodes_, agent->num_updates, stat_n_, (int64_t)ep_actions_.size(),
-                                      (int64_t)recent_.size(), last_episode_.length, (int64_t)seed, best_frame_});
-  t["agent.values"] =
-      from_vector(std::vector<double>{ep_return_, stat_loss_, stat_q_, stat_gn_, last_episode_.ret, best_return_}, {6},
-                  TensorOptions(kFloat64));
-  for (auto& [k, v] : best_) t["best." + k] = v;
-  std::vector<double> rec(recent_.begin(), recent_.end());
-  if (rec.empty()) rec.push_back(0);
-  t["agent.recent_returns"] = from_vector(rec, {(int64_t)rec.size()}, TensorOptions(kFloat64));
-  std::vector<int64_t> acts = ep_actions_;
-  if (acts.empty()) acts.push_back(0);
-  t["agent.episode_actions"] = int64_tensor(acts);
-  return t;
+void DQNTrainer::add_to(train::Checkpointable& s) {
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  s.add("online", *agent->online);
+  if (agent->target) s.add("target", *agent->target);
+  s.add("opt", *agent->optimizer);
+  s.add("act", act_gen);
+  s.add("replay", replay_gen);
+  s.add_tensors(
+      "replay", [this] { return replay->state(""); },
+      [this](const std::map<std::string, Tensor>& t) { replay->load_state(t, ""); });
+  s.add("frame", frame_, 0, kMax);
+  s.add("episodes", episodes_, 0, kMax);
+  s.add("updates", agent->num_updates, 0, kMax);
+  s.add("stat_count", stat_n_, 0, kMax);
+  s.add("last_episode_length", last_episode_.length, 0, kMax);
+  s.add("best_frame", best_frame_, -1, kMax);
+  s.add("episode_return", ep_return_);
+  s.add("stat_loss", stat_loss_);
+  s.add("stat_q", stat_q_);
+  s.add("stat_grad_norm", stat_gn_);
+  s.add("last_episode_return", last_episode_.ret);
+  s.add("best_return", best_return_);
+  // Variable-length lists are stored with their length first, so that an empty list is a
+  // tensor [1] = {0} rather than a zero-size tensor.
+  s.add_tensors(
+      "episode",
+      [this] {
+        std::vector<int64_t> acts = {(int64_t)ep_actions_.size()};
+        acts.insert(acts.end(), ep_actions_.begin(), ep_actions_.end());
+        std::vector<double> rec = {(double)recent_.size()};
+        rec.insert(rec.end(), recent_.begin(), recent_.end());
+        return std::map<std::string, Tensor>{
+            {"actions", from_buffer(acts.data(), {(int64_t)acts.size()}, kInt64)},
+            {"recent_returns", from_buffer(rec.data(), {(int64_t)rec.size()}, kFloat64)}};
+      },
+      [this](const std::map<std::string, Tensor>& t) {
+        auto get = [&](const std::string& k) -> const Tensor& {
+          auto it = t.find(k);
+          DUEL_CHECK(it != t.end() && it->second.dim() == 1 && it->second.numel() >= 1,
+                     "dqn: the checkpoint's episode.", k, " is missing or malformed");
+          return it->second;
+        };
+        DUEL_CHECK(get("actions").dtype() == kInt64 && get("recent_returns").dtype() == kFloat64,
+                   "dqn: the checkpoint's episode lists have the wrong dtype");
+        auto acts = get("actions").to_vector<int64_t>();
+        auto rec = get("recent_returns").to_vector<double>();
+        DUEL_CHECK(acts[0] == (int64_t)acts.size() - 1, "dqn: the checkpoint's episode.actions holds ",
+                   acts.size() - 1, " actions but says ", acts[0]);
+        DUEL_CHECK(rec[0] == (double)(rec.size() - 1) && rec.size() - 1 <= 100,
+                   "dqn: the checkpoint's episode.recent_returns is malformed (", rec.size() - 1, " values, says ",
+                   rec[0], ", at most 100)");
+        const int64_t A = env->num_actions();
+        for (size_t i = 1; i < acts.size(); ++i)
+          DUEL_CHECK(acts[i] >= 0 && acts[i] < A, "dqn: the checkpoint's episode action ", acts[i],
+                     " is not an action of ", config.env, " (0..", A - 1, ")");
+        ep_actions_.assign(acts.begin() + 1, acts.end());
+        recent_.assign(rec.begin() + 1, rec.end());
+      });
+  s.add_tensors(
+      "best",
+      [this] {
+        std::map<std::string, Tensor> t;
+        for (auto& [k, v] : best_) t[k] = v;
+        return t;
+      },
+      [this](const std::map<std::string, Tensor>& bd) {
+        best_.clear();
+        if (bd.empty()) return;
+        for (auto& [k, v] : agent->online->state_dict()) {
+          auto it = bd.find(k);
+          DUEL_CHECK(it != bd.end() && it->second.sizes() == v.sizes(), "dqn: the checkpoint's best.", k,
+                     " is missing or has another shape");
+          best_[k] = it->second.to(v.dtype()).clone();
+        }
+      });
 }
 
-void DQNTrainer::load_state(const std::map<std::string, Tensor>& t) {
-  auto get = [&](const std::string& k) -> const Tensor& {
-    auto it = t.find(k);
-    DUEL_CHECK(it != t.end(), "dqn: checkpoint lacks '", k, "'");
-    return it->second;
-  };
-  auto subset = [&](const std::string& prefix) {
-    nn::StateDict d;
-    for (auto& [k, v] : t)
-      if (k.rfind(prefix, 0) == 0) d[k.substr(prefix.size())] = v;
-    return d;
-  };
-  auto counters = get("agent.counters").to_vector<int64_t>();
-  auto values = get("agent.values").to_vector<double>();
-  DUEL_CHECK(counters.size() == 9 && values.size() == 6, "dqn: malformed agent state in the checkpoint");
-  DUEL_CHECK((uint64_t)counters[7] == seed, "dqn: the checkpoint was trained with --seed ", counters[7], ", not ",
-             seed);
-  agent->online->load_state_dict(subset("online."));
-  if (agent->target) {
-    nn::StateDict td = subset("target.");
-    DUEL_CHECK(!td.empty(), "dqn: the checkpoint has no target network (trained with another --variant?)");
-    agent->target->load_state_dict(td);
-  }
-  agent->optimizer->load_state_dict(subset("opt."));
-  for (auto [name, g] : {std::pair<const char*, Generator*>{"act", &act_gen}, {"replay", &replay_gen}}) {
-    auto v = get(std::string("rng.") + name).to_vector<int64_t>();
-    g->set_state((uint64_t)v[0], (uint64_t)v[1]);
-  }
-  replay->load_state(t, "replay.");
-  frame_ = counters[0];
-  episodes_ = counters[1];
-  agent->num_updates = counters[2];
-  stat_n_ = counters[3];
-  const int64_t ep_len = counters[4], n_recent = counters[5];
-  last_episode_ = {values[4], counters[6]};
-  best_frame_ = counters[8];
-  best_return_ = values[5];
-  best_.clear();
-  if (best_frame_ >= 0) {
-    nn::StateDict bd = subset("best.");
-    for (auto& [k, v] : agent->online->state_dict()) {
-      auto it = bd.find(k);
-      DUEL_CHECK(it != bd.end() && it->second.sizes() == v.sizes(), "dqn: the checkpoint's best.", k,
-                 " is missing or has another shape");
-      best_[k] = it->second.to(v.dtype()).clone();
-    }
-  }
-  ep_return_ = values[0];
-  stat_loss_ = values[1];
-  stat_q_ = values[2];
-  stat_gn_ = values[3];
-  auto rec = get("agent.recent_returns").to_vector<double>();
-  recent_.assign(rec.begin(), rec.begin() + n_recent);
-  auto acts = get("agent.episode_actions").to_vector<int64_t>();
-  DUEL_CHECK((int64_t)acts.size() >= ep_len, "dqn: malformed episode actions in the checkpoint");
+void DQNTrainer::after_load() {
+  DUEL_CHECK(best_frame_ < 0 || !best_.empty(), "dqn: the checkpoint has a best frame (", best_frame_,
+             ") but no best network");
   // Rebuild the current episode: same env seed, same actions (sticky-action draws included).
   const double ret = ep_return_;
+  std::vector<int64_t> acts = ep_actions_;
   start_episode();
-  for (int64_t i = 0; i < ep_len; ++i) {
+  for (size_t i = 0; i < acts.size(); ++i) {
     StepResult s = env->step((int)acts[i]);
     DUEL_CHECK(!s.done(), "dqn: replaying the checkpoint's current episode ended it early at step ", i);
     ep_actions_.push_back(acts[i]);
@@ -670,172 +606,13 @@ void DQNTrainer::load_state(const std::map<std::string, Tensor>& t) {
   observe_current();
   episode_ended_ = false;
   // The rebuilt observation must be the s' of the last stored transition.
-  if (ep_len > 0 && replay->size() > 0) {
+  if (!acts.empty() && replay->size() > 0) {
     std::vector<float> last(replay->obs_numel());
     replay->decode((replay->position() + replay->capacity() - 1) % replay->capacity(), true, last.data());
     DUEL_CHECK(last == obs_f_,
                "dqn: replaying the current episode did not reproduce the stored observation "
                "(did the environment change?)");
   }
-}
-
-// ------------------------------------------------------------------ command line
-
-namespace {
-
-// The networks are small (batch 1 when acting, 32 when learning): one OpenMP thread is
-// fastest, and far faster than several on a busy machine. Restores the setting on exit.
-class OmpThreads {
- public:
-  explicit OmpThreads(int64_t n) : prev_(omp_get_max_threads()) {
-    if (n > 0) omp_set_num_threads((int)n);
-  }
-  ~OmpThreads() { omp_set_num_threads(prev_); }
-
- private:
-  int prev_;
-};
-
-void print_eval(const char* what, const EvalResult& e) {
-  std::printf(
-      "%s: return %.2f +- %.2f (min %.0f, max %.0f) over %lld episodes, length %.1f; "
-      "Q(s0,a0) %.3f vs discounted return %.3f\n",
-      what, e.mean_return, e.std_return, e.min_return, e.max_return, (long long)e.episodes, e.mean_length, e.q_s0,
-      e.g_s0);
-}
-
-}  // namespace
-
-void train_dqn(train::Run& run) {
-  const train::RunOptions& o = run.options();
-  DUEL_CHECK(o.device == "cpu",
-             "dqn: runs on the CPU only (batch-1 acting and 32-sample updates of small networks); "
-             "got --device ",
-             o.device);
-  DQNConfig cfg = DQNConfig::from_options(o);
-  OmpThreads threads(cfg.threads);
-  DQNTrainer tr(cfg, o.seed);
-  const std::string ckpt = run.path("checkpoint.duel");
-  if (o.resume && std::filesystem::exists(ckpt)) {
-    Checkpoint ck = load_checkpoint(ckpt);
-    DUEL_CHECK(ck.meta_or("model") == o.model, "resume: ", ckpt, " is a checkpoint of model '", ck.meta_or("model"),
-               "', not '", o.model, "'; use another --out folder or --no-resume");
-    if (ck.meta_or("config") != cfg.describe())
-      std::printf("warning: the settings differ from the checkpoint's:\n--- checkpoint\n%s\n--- now\n%s\n",
-                  ck.meta_or("config").c_str(), cfg.describe().c_str());
-    tr.load_state(ck.tensors);
-    if (!o.quiet)
-      std::printf("resumed %s at frame %lld (%lld episodes, %lld updates, replay %lld)\n", run.dir().c_str(),
-                  (long long)tr.frame(), (long long)tr.episodes(), (long long)tr.agent->num_updates,
-                  (long long)tr.replay->size());
-  } else if (!o.quiet) {
-    std::printf("%s\nreplay: %lld transitions, %s observations, %.1f MB\n", cfg.describe().c_str(),
-                (long long)cfg.replay_size, obs_storage_name(cfg.storage), tr.replay->obs_bytes() / 1e6);
-  }
-  auto save = [&]() {
-    duel::save_checkpoint(ckpt, tr.state(),
-                          {{"model", o.model},
-                           {"step", std::to_string(tr.frame())},
-                           {"env", cfg.env},
-                           {"variant", dqn_variant_name(cfg.variant)},
-                           {"config", cfg.describe()}});
-  };
-
-  train::ProgressBar bar(std::string("dqn ") + dqn_variant_name(cfg.variant) + " " + cfg.env, cfg.frames, tr.frame());
-  double last_loss = std::numeric_limits<double>::quiet_NaN();
-  auto t_last = std::chrono::steady_clock::now();
-  int64_t f_last = tr.frame();
-  while (tr.frame() < cfg.frames) {
-    if (train::Run::should_stop(tr.frame())) break;
-    tr.step();
-    const int64_t f = tr.frame();
-    if (tr.episode_ended())
-      run.log_metrics(f, {{"episode_return", tr.last_episode().ret},
-                          {"episode_length", (double)tr.last_episode().length},
-                          {"return_avg100", tr.recent_average()}});
-    if (f % o.log_every == 0) {
-      UpdateStats s = tr.take_stats();
-      auto now = std::chrono::steady_clock::now();
-      const double fps = (double)(f - f_last) / std::max(1e-9, std::chrono::duration<double>(now - t_last).count());
-      t_last = now;
-      f_last = f;
-      std::vector<std::pair<std::string, double>> v = {{"epsilon", tr.epsilon()}, {"fps", fps}};
-      if (std::isfinite(s.loss)) {
-        last_loss = s.loss;
-        v.push_back({"loss", s.loss});
-        v.push_back({"q_mean", s.q_mean});
-        if (cfg.clip_grad > 0) v.push_back({"grad_norm", s.grad_norm});
-      }
-      run.log_metrics(f, v);
-    }
-    if (cfg.eval_every > 0 && (f % cfg.eval_every == 0 || f == cfg.frames)) {
-      EvalResult e = tr.evaluate(cfg.eval_episodes, (uint64_t)f);
-      tr.record_eval(e);
-      run.log_metrics(f, {{"eval_return", e.mean_return},
-                          {"eval_return_std", e.std_return},
-                          {"eval_length", e.mean_length},
-                          {"eval_q_s0", e.q_s0},
-                          {"eval_g_s0", e.g_s0}});
-      char line[200];
-      std::snprintf(line, sizeof line, "eval @%lld: return %.2f +- %.2f, Q(s0,a0) %.3f vs discounted return %.3f",
-                    (long long)f, e.mean_return, e.std_return, e.q_s0, e.g_s0);
-      if (!o.quiet) bar.print_line(line);
-    }
-    if (f % o.checkpoint_interval(50000) == 0) save();
-    if (!o.quiet && (f % 64 == 0 || f == cfg.frames))
-      bar.update(f, {{"ret100", tr.recent_average()}, {"eps", tr.epsilon()}, {"loss", last_loss}});
-  }
-  save();
-  if (!o.quiet) bar.finish();
-  const std::string title = std::string("dqn (") + dqn_variant_name(cfg.variant) + ") on " + cfg.env;
-  run.plot_metrics({"return_avg100", "eval_return"}, "returns.png", title + ": return");
-  run.plot_metrics({"eval_q_s0", "eval_g_s0"}, "q_values.png", title + ": Q(s0,a0) vs discounted return");
-  run.plot_metrics({"loss"}, "losses.png", title + ": TD loss");
-  if (o.quiet) return;
-  std::printf("frames %lld, episodes %lld, updates %lld, mean return of the last 100 episodes %.2f\n",
-              (long long)tr.frame(), (long long)tr.episodes(), (long long)tr.agent->num_updates, tr.recent_average());
-  if (tr.best_frame() >= 0)
-    std::printf("best evaluation: %.2f at frame %lld (kept as best.* in the checkpoint; `duel eval %s` checks it)\n",
-                tr.best_return(), (long long)tr.best_frame(), run.dir().c_str());
-  if (tr.frame() < cfg.frames)
-    std::printf("interrupted at frame %lld; checkpoint saved, run the same command to resume\n", (long long)tr.frame());
-}
-
-int eval_dqn(train::Run& run, int episodes) {
-  const train::RunOptions& o = run.options();
-  DQNConfig cfg = DQNConfig::from_options(o);
-  OmpThreads threads(cfg.threads);
-  const std::string ckpt = run.path("checkpoint.duel");
-  DUEL_CHECK(std::filesystem::exists(ckpt), "dqn: ", ckpt, " does not exist; train first");
-  Checkpoint ck = load_checkpoint(ckpt);
-  auto env = make_env(cfg.env);
-  const int64_t frame = std::stoll(ck.meta_or("step", "0"));
-  std::printf("dqn (%s) on %s, checkpoint at frame %lld; %d episodes, epsilon %g, env seeds independent of training\n",
-              dqn_variant_name(cfg.variant), cfg.env.c_str(), (long long)frame, episodes, cfg.eval_epsilon);
-  for (const char* which : {"online", "best"}) {
-    nn::StateDict sd;
-    const std::string prefix = std::string(which) + ".";
-    for (auto& [k, v] : ck.tensors)
-      if (k.rfind(prefix, 0) == 0) sd[k.substr(prefix.size())] = v;
-    if (sd.empty()) continue;
-    QNetwork net(env->obs_shape().to_vector(), env->num_actions(), cfg.dueling, cfg.hidden, cfg.conv_channels);
-    net.load_state_dict(sd);
-    EvalResult e = evaluate_q_network(net, cfg.env, episodes, cfg.eval_epsilon, cfg.gamma, derive_seed(o.seed, 6, 0),
-                                      cfg.eval_max_frames);
-    std::string what = std::string(which) == "online" ? "last network" : "best snapshot";
-    if (std::string(which) == "best") {
-      auto counters = ck.get("agent.counters").to_vector<int64_t>();
-      auto values = ck.get("agent.values").to_vector<double>();
-      char b[96];
-      std::snprintf(b, sizeof b, " (frame %lld, periodic eval %.1f)", (long long)counters.at(8), values.at(5));
-      what += b;
-    }
-    print_eval(what.c_str(), e);
-    if (cfg.env == "cartpole")
-      std::printf("  CartPole-v1 %s (solved = mean return >= 475 over 100 episodes)\n",
-                  episodes >= 100 && e.mean_return >= 475 ? "SOLVED" : "not solved");
-  }
-  return 0;
 }
 
 }  // namespace duel::rl

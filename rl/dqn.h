@@ -14,9 +14,9 @@
 // Networks: MinAtar (obs [C, 10, 10]) as Young & Tian 2019: conv 16 3x3 stride 1 -> ReLU ->
 // flatten (1024) -> FC 128 -> ReLU -> FC |A|. CartPole: MLP 4 -> 128 -> 128 -> 2.
 //
-// Entry points: train_dqn / eval_dqn for the command line (`duel train dqn --env breakout
-// --variant nature`), DQNTrainer for programs and tests. docs/rl.md has the options, the
-// checkpoint contents and the measured results.
+// Entry points: the zoo's `dqn` model (rl/dqn_model.h: `duel train dqn --env breakout
+// --variant nature`, the shared training loop of train/fit.h), DQNTrainer for programs and
+// tests. docs/rl.md has the options, the checkpoint contents and the measured results.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -35,8 +35,8 @@ enum class DQNVariant { kDQN2013, kNature, kDouble, kDueling };
 DQNVariant parse_dqn_variant(const std::string& name);  // dqn | nature | double | dueling
 const char* dqn_variant_name(DQNVariant v);
 
-// Every hyperparameter; defaults(env, variant) gives the reference settings, from_options()
-// applies --key value overrides (names in docs/rl.md).
+// Every hyperparameter; defaults(env, variant) gives the reference settings. The command-line
+// names, ranges and help are declared once in rl/dqn_model.cpp (docs/options.md).
 struct DQNConfig {
   std::string env = "cartpole";
   DQNVariant variant = DQNVariant::kNature;
@@ -73,14 +73,13 @@ struct DQNConfig {
 
   // storage, evaluation
   ObsStorage storage = ObsStorage::kFloat32;
-  int64_t eval_every = 5000;  // frames between greedy evaluations (0 = never)
+  int64_t eval_every = 5000;  // frames between greedy evaluations (the zoo's --sample-every)
   int64_t eval_episodes = 10;
   double eval_epsilon = 0.0;
   int64_t eval_max_frames = 10000;  // cap on one evaluation episode
-  int64_t threads = 1;              // OpenMP threads for train_dqn / eval_dqn (0 = leave the process setting)
+  int64_t threads = 1;              // OpenMP threads while training / evaluating (0 = leave the process setting)
 
   static DQNConfig defaults(const std::string& env, DQNVariant variant);
-  static DQNConfig from_options(const train::RunOptions& options);
   std::string describe() const;  // one line per setting
 };
 
@@ -195,10 +194,12 @@ class DQNTrainer {
   int64_t best_frame() const { return best_frame_; }  // -1 before the first evaluation
   const nn::StateDict& best_state() const { return best_; }
 
-  // Checkpoint contents (all tensors, prefixed) and their restoration. The optimizer needs its
-  // state created before loading: the loader takes care of it.
-  std::map<std::string, Tensor> state() const;
-  void load_state(const std::map<std::string, Tensor>& tensors);
+  // The checkpoint's contents, each under its name: networks (online, target), optimizer (opt),
+  // generators (act, replay), the replay buffer, named counters and sums, the current episode's
+  // actions, the last 100 returns and the best evaluated network (best). After a load,
+  // after_load() rebuilds the current episode by replaying its actions.
+  void add_to(train::Checkpointable& s);
+  void after_load();
 
   DQNConfig config;
   uint64_t seed;
@@ -229,13 +230,5 @@ class DQNTrainer {
 
 // Seed of stream `stream`, item `index` (splitmix64 mixing of the three).
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index);
-
-// ---- command line ----
-// `duel train dqn [--env cartpole|breakout|...] [--variant dqn|nature|double|dueling] ...`:
-// trains with a progress bar, metrics.jsonl, periodic greedy evaluations, returns.png and
-// q_values.png, checkpoints (every --checkpoint-every frames and on Ctrl-C) and resume.
-void train_dqn(train::Run& run);
-// `duel eval <run-dir> --n N`: greedy evaluation of a run's latest network over N episodes.
-int eval_dqn(train::Run& run, int episodes);
 
 }  // namespace duel::rl

@@ -1,116 +1,226 @@
 #include "train/run.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "data/image.h"
+#include "train/options.h"
 
 namespace duel::train {
+namespace fs = std::filesystem;
 namespace {
 
-volatile std::sig_atomic_t g_interrupted = 0;
+volatile std::sig_atomic_t g_signal = 0;
 int64_t g_stop_after = -1;
 
-void on_signal(int) { g_interrupted = 1; }
+void on_signal(int sig) { g_signal = sig; }
+
+// The step of a metrics.jsonl line `{"step": N, ...}`, or -1 when the line is torn.
+int64_t metrics_line_step(const std::string& line) {
+  if (line.empty() || line.back() != '}') return -1;
+  const std::string key = "{\"step\": ";
+  if (line.rfind(key, 0) != 0) return -1;
+  size_t end = line.find_first_of(",}", key.size());
+  int64_t step = -1;
+  if (end == std::string::npos || !parse_int64(line.substr(key.size(), end - key.size()), step)) return -1;
+  return step;
+}
 
 }  // namespace
 
-std::string RunOptions::get(const std::string& key, const std::string& fallback) const {
-  auto it = extra.find(key);
-  return it == extra.end() ? fallback : it->second;
-}
-
-double RunOptions::get(const std::string& key, double fallback) const {
-  auto it = extra.find(key);
-  if (it == extra.end()) return fallback;
-  try {
-    return std::stod(it->second);
-  } catch (...) {
-    DUEL_FAIL("option --", key, ": expected a number, got '", it->second, "'");
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  DUEL_CHECK(fd >= 0, "cannot write '", path, "': ", std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
+    }
+    done += (size_t)n;
   }
-}
-
-int64_t RunOptions::get_int(const std::string& key, int64_t fallback) const {
-  auto it = extra.find(key);
-  if (it == extra.end()) return fallback;
-  try {
-    return std::stoll(it->second);
-  } catch (...) {
-    DUEL_FAIL("option --", key, ": expected an integer, got '", it->second, "'");
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
   }
 }
 
 Run::Run(RunOptions options) : opt_(std::move(options)) {
   if (opt_.out_dir.empty()) opt_.out_dir = "runs/" + opt_.model;
-  std::error_code ec;
-  std::filesystem::create_directories(opt_.out_dir, ec);
-  DUEL_CHECK(!ec, "run: cannot create the output folder '", opt_.out_dir, "': ", ec.message());
-  {
-    std::ofstream cfg(path("config.txt"));
-    cfg << "model = " << opt_.model << "\ndevice = " << opt_.device << "\nseed = " << opt_.seed
-        << "\nsteps = " << opt_.steps << "\n";
-    for (auto& [k, v] : opt_.extra) cfg << k << " = " << v << "\n";
-  }
-  bool fresh = !opt_.resume || !std::filesystem::exists(path("checkpoint.duel"));
-  metrics_.open(path("metrics.jsonl"), fresh ? std::ios::trunc : std::ios::app);
-  DUEL_CHECK(metrics_.good(), "run: cannot write ", path("metrics.jsonl"));
-  g_interrupted = 0;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 }
 
 Run::~Run() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  if (handlers_) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+bool Run::has_checkpoint() const { return fs::exists(path("checkpoint.duel")); }
+
+void Run::open_for_training(const std::string& config, int64_t resumed_step) {
+  std::error_code ec;
+  fs::create_directories(opt_.out_dir, ec);
+  DUEL_CHECK(!ec, "run: cannot create the output folder '", opt_.out_dir, "': ", ec.message());
+  if (lock_fd_ < 0) {
+    lock_fd_ = ::open(path("run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    DUEL_CHECK(lock_fd_ >= 0, "run: cannot create '", path("run.lock"), "': ", std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      DUEL_FAIL("run: another `duel train` is using '", opt_.out_dir,
+                "' (run.lock is held); wait for it to finish or use another --out");
+    }
+  }
+  // temporary files of writers that were killed mid-write (checkpoint, config, metrics, PNGs)
+  for (auto& e : fs::directory_iterator(opt_.out_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
+  }
+  config_text = config;
+  write_file_atomically(path("config.txt"), "model = " + opt_.model + "\n" + config);
+
+  // metrics.jsonl: keep the lines up to the resumed step (the steps after it run again)
+  std::string kept;
+  if (resumed_step > 0) {
+    std::ifstream in(path("metrics.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      int64_t s = metrics_line_step(line);
+      if (s >= 0 && s <= resumed_step) kept += line + "\n";
+    }
+  }
+  write_file_atomically(path("metrics.jsonl"), kept);
+  metrics_.open(path("metrics.jsonl"), std::ios::app);
+  DUEL_CHECK(metrics_.good(), "run: cannot write ", path("metrics.jsonl"));
+
+  g_signal = 0;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  handlers_ = true;
 }
 
 void Run::save_checkpoint(const Checkpointable& state, int64_t step, std::map<std::string, std::string> meta) {
   std::map<std::string, Tensor> tensors;
+  auto put = [&](const std::string& key, const Tensor& t) {
+    DUEL_CHECK(!tensors.count(key), "checkpoint: two entries are named '", key, "'");
+    tensors[key] = t;
+  };
   for (auto& [name, m] : state.modules)
-    for (auto& [k, t] : m->state_dict()) tensors[name + "." + k] = t;
+    for (auto& [k, t] : m->state_dict()) put(name + "." + k, t);
   for (auto& [name, o] : state.optimizers)
-    for (auto& [k, t] : o->state_dict()) tensors[name + "." + k] = t;
-  for (auto& [name, g] : state.generators)
-    tensors["rng." + name] = from_vector(std::vector<int64_t>{(int64_t)g->seed(), (int64_t)g->offset()}, {2},
-                                         TensorOptions(kInt64));
+    for (auto& [k, t] : o->state_dict()) put(name + "." + k, t);
+  for (auto& [name, g] : state.generators) {
+    const int64_t v[2] = {(int64_t)g->seed(), (int64_t)g->offset()};
+    put("rng." + name, from_buffer(v, {2}, kInt64));
+  }
+  for (auto& [name, i] : state.integers) put("int." + name, from_buffer(i.value, {1}, kInt64));
+  for (auto& [name, r] : state.reals) put("real." + name, from_buffer(r, {1}, kFloat64));
+  for (auto& [name, g] : state.groups)
+    for (auto& [k, t] : g.save()) put(name + "." + k, t);
+  for (auto& [name, s] : state.texts) meta["text." + name] = *s;
   meta["model"] = opt_.model;
   meta["step"] = std::to_string(step);
+  meta["options"] = config_text;
   duel::save_checkpoint(path("checkpoint.duel"), tensors, meta);
 }
 
-int64_t Run::maybe_resume(const Checkpointable& state, std::map<std::string, std::string>* meta_out) {
-  const std::string file = path("checkpoint.duel");
-  if (!opt_.resume || !std::filesystem::exists(file)) return 0;
+namespace {
+
+nn::StateDict subset(const Checkpoint& ck, const std::string& prefix) {
+  nn::StateDict d;
+  for (auto& [k, t] : ck.tensors)
+    if (k.rfind(prefix + ".", 0) == 0) d[k.substr(prefix.size() + 1)] = t;
+  return d;
+}
+
+const Tensor& scalar_entry(const Checkpoint& ck, const std::string& key, DType dtype, int64_t numel) {
+  const Tensor& t = ck.get(key);  // throws naming the file when missing
+  DUEL_CHECK(t.dtype() == dtype && t.dim() == 1 && t.numel() == numel, "checkpoint ", ck.path, ": '", key,
+             "' should be ", dtype_name(dtype), " [", numel, "], is ", dtype_name(t.dtype()), " ",
+             shape_str(t.sizes()));
+  return t;
+}
+
+Checkpoint load_own_checkpoint(const Run& run) {
+  const std::string file = run.path("checkpoint.duel");
   Checkpoint ck = load_checkpoint(file);
-  DUEL_CHECK(ck.meta_or("model") == opt_.model, "resume: ", file, " is a checkpoint of model '", ck.meta_or("model"),
-             "', not '", opt_.model, "'; use another --out folder or --no-resume");
-  auto subset = [&](const std::string& prefix) {
-    nn::StateDict d;
-    for (auto& [k, t] : ck.tensors)
-      if (k.rfind(prefix + ".", 0) == 0) d[k.substr(prefix.size() + 1)] = t;
-    return d;
-  };
-  for (auto& [name, m] : state.modules) m->load_state_dict(subset(name));
-  for (auto& [name, o] : state.optimizers) o->load_state_dict(subset(name));
+  DUEL_CHECK(ck.meta_or("model") == run.options().model, "resume: ", file, " is a checkpoint of model '",
+             ck.meta_or("model"), "', not '", run.options().model, "'; use another --out folder or --no-resume");
+  return ck;
+}
+
+}  // namespace
+
+int64_t Run::load_checkpoint_into(const Checkpointable& state, std::map<std::string, std::string>* meta_out) const {
+  Checkpoint ck = load_own_checkpoint(*this);
+  int64_t step = -1;
+  DUEL_CHECK(parse_int64(ck.meta_or("step"), step) && step >= 0, "checkpoint ", ck.path, ": invalid step '",
+             ck.meta_or("step"), "' (expected an integer >= 0)");
+  // validate the plain fields before changing anything
+  for (auto& [name, g] : state.generators) scalar_entry(ck, "rng." + name, kInt64, 2);
+  for (auto& [name, i] : state.integers) {
+    int64_t v = scalar_entry(ck, "int." + name, kInt64, 1).to_vector<int64_t>()[0];
+    DUEL_CHECK(v >= i.lo && v <= i.hi, "checkpoint ", ck.path, ": '", name, "' is ", v, ", outside [", i.lo, ", ",
+               i.hi, "]");
+  }
+  for (auto& [name, r] : state.reals) scalar_entry(ck, "real." + name, kFloat64, 1);
+  for (auto& [name, s] : state.texts)
+    DUEL_CHECK(ck.meta.count("text." + name), "checkpoint ", ck.path, ": no '", name, "' in its metadata");
+
+  for (auto& [name, m] : state.modules) m->load_state_dict(subset(ck, name));
+  for (auto& [name, o] : state.optimizers) o->load_state_dict(subset(ck, name));
   for (auto& [name, g] : state.generators) {
     auto v = ck.get("rng." + name).to_vector<int64_t>();
     g->set_state((uint64_t)v[0], (uint64_t)v[1]);
   }
+  for (auto& [name, i] : state.integers) *i.value = ck.get("int." + name).to_vector<int64_t>()[0];
+  for (auto& [name, r] : state.reals) *r = ck.get("real." + name).to_vector<double>()[0];
+  for (auto& [name, s] : state.texts) *s = ck.meta.at("text." + name);
+  for (auto& [name, g] : state.groups) g.load(subset(ck, name));
   if (meta_out) *meta_out = ck.meta;
-  return std::stoll(ck.meta_or("step", "0"));
+  return step;
+}
+
+void Run::load_modules(const Checkpointable& state) const {
+  Checkpoint ck = load_own_checkpoint(*this);
+  for (auto& [name, m] : state.modules) {
+    nn::StateDict d = subset(ck, name);
+    DUEL_CHECK(!d.empty(), "checkpoint ", ck.path, " holds no module '", name, "'");
+    m->load_state_dict(d);
+  }
 }
 
 void Run::log_metrics(int64_t step, const std::vector<std::pair<std::string, double>>& values) {
-  metrics_ << "{\"step\": " << step;
+  if (!metrics_.is_open()) return;  // not opened for training (sampling, evaluation)
+  std::string line = "{\"step\": " + std::to_string(step);
   for (auto& [k, v] : values) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.9g", v);
-    metrics_ << ", \"" << k << "\": " << (std::isfinite(v) ? buf : "null");
+    line += ", \"" + k + "\": " + (std::isfinite(v) ? buf : "null");
   }
-  metrics_ << "}\n";
+  line += "}\n";
+  metrics_ << line;  // one write per line
   metrics_.flush();
 }
 
@@ -119,6 +229,7 @@ std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> read_
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
+    if (metrics_line_step(line) < 0) continue;  // a torn line
     // minimal parser for the flat objects written above: "key": number
     double step = 0;
     std::vector<std::pair<std::string, double>> kv;
@@ -132,6 +243,7 @@ std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> read_
       size_t vstart = colon + 1;
       while (vstart < line.size() && line[vstart] == ' ') ++vstart;
       size_t vend = line.find_first_of(",}", vstart);
+      if (vend == std::string::npos) break;
       std::string val = line.substr(vstart, vend - vstart);
       pos = vend;
       if (val == "null") continue;
@@ -159,8 +271,9 @@ void Run::plot_metrics(const std::vector<std::string>& names, const std::string&
   plot_curves(path(file), series, po);
 }
 
-bool Run::interrupted() { return g_interrupted != 0; }
+bool Run::interrupted() { return g_signal != 0; }
+int Run::interrupt_signal() { return (int)g_signal; }
 void Run::set_stop_after(int64_t step) { g_stop_after = step; }
-bool Run::should_stop(int64_t step) { return g_interrupted || (g_stop_after >= 0 && step >= g_stop_after); }
+bool Run::should_stop(int64_t step) { return g_signal || (g_stop_after >= 0 && step >= g_stop_after); }
 
 }  // namespace duel::train

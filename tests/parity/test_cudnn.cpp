@@ -20,6 +20,8 @@
 // skipped and pass; the backend-switch tests below run everywhere.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -91,11 +93,8 @@ void tolerances(DType dt, double& rtol, double& atol_rel) {
   else rtol = 1e-9, atol_rel = 1e-10;
 }
 
-bool skip_without_cudnn(const char* what) {
-  if (cudnn::is_available()) return false;
-  WARN("cuDNN cross-check skipped (" << what << "): " << cudnn::unavailable_reason());
-  return true;
-}
+#define SKIP_WITHOUT_CUDNN(what) \
+  if (!cudnn::is_available()) SKIP_TEST("cuDNN cross-check skipped (" << what << "): " << cudnn::unavailable_reason())
 
 // ------------------------------------------------------------------------------------ conv
 struct ConvCase {
@@ -374,7 +373,7 @@ TEST_CASE("cudnn: direct calls name the op and what was expected", "[cudnn]") {
 
 // ------------------------------------------------------------------- GPU cross-checks ----
 TEST_CASE("cudnn: conv2d / conv_transpose2d forward and backward vs duel's CUDA kernels", "[cudnn][gpu]") {
-  if (skip_without_cudnn("conv")) return;
+  SKIP_WITHOUT_CUDNN("conv");
   cudnn::set_allow_tf32(false);
   uint64_t seed = 100;
   for (const ConvCase& c : conv_cases()) check_conv(c, kFloat32, seed++);
@@ -386,7 +385,7 @@ TEST_CASE("cudnn: conv2d / conv_transpose2d forward and backward vs duel's CUDA 
 }
 
 TEST_CASE("cudnn: conv with algorithm search by timing (Find)", "[cudnn][gpu]") {
-  if (skip_without_cudnn("conv, Find")) return;
+  SKIP_WITHOUT_CUDNN("conv, Find");
   cudnn::set_algo_search(cudnn::AlgoSearch::Find);
   try {
     check_conv(conv_cases()[1], kFloat32, 500);  // D2
@@ -399,7 +398,7 @@ TEST_CASE("cudnn: conv with algorithm search by timing (Find)", "[cudnn][gpu]") 
 }
 
 TEST_CASE("cudnn: batch_norm training, running stats, eval and backward vs duel's CUDA kernels", "[cudnn][gpu]") {
-  if (skip_without_cudnn("batch_norm")) return;
+  SKIP_WITHOUT_CUDNN("batch_norm");
   uint64_t seed = 300;
   // DCGAN: [64,128,7,7] (D2 output), [64,64,14,14] (G3 output), [64,256,4,4] (G1 output),
   // and a 2-D [N, C] input (BatchNorm1d)

@@ -24,6 +24,8 @@
 //   DUEL_SIM_WORKERS=1 gdb --args build/duel_tests "[parity]"
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -639,8 +641,7 @@ TEST_CASE("parity: Philox stream on the device", "[parity]") {
 
 TEST_CASE("parity: cuda vs cpu", "[parity]") {
   if (!cuda::is_available()) {
-    WARN("parity: no CUDA device, cuda parity skipped (" << cuda::unavailable_reason() << ")");
-    return;
+    SKIP_TEST("parity: no CUDA device, cuda parity skipped (" << cuda::unavailable_reason() << ")");
   }
 #if defined(DUEL_WITH_CUDA)
   build_table();

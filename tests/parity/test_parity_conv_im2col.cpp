@@ -15,6 +15,8 @@
 // (one image per chunk) and with a limit that leaves a partial last chunk.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -293,8 +295,7 @@ TEST_CASE("conv algorithm selection: DUEL_CUDA_CONV, setter and errors", "[parit
 
 TEST_CASE("parity: conv im2col path, cuda vs cpu", "[parity][conv]") {
   if (!cuda::is_available()) {
-    WARN("conv im2col: no CUDA device, cuda parity skipped (" << cuda::unavailable_reason() << ")");
-    return;
+    SKIP_TEST("conv im2col: no CUDA device, cuda parity skipped (" << cuda::unavailable_reason() << ")");
   }
 #if defined(DUEL_WITH_CUDA)
   {

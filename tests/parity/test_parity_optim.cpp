@@ -10,6 +10,8 @@
 // broken reference.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -183,8 +185,7 @@ TEST_CASE("parity: the optimizer uses the device kernel on sim", "[parity][optim
 
 TEST_CASE("parity: fused optimizer kernels, cuda vs cpu", "[parity][optim]") {
   if (!cuda::is_available()) {
-    WARN("parity: no CUDA device, cuda optimizer parity skipped (" << cuda::unavailable_reason() << ")");
-    return;
+    SKIP_TEST("parity: no CUDA device, cuda optimizer parity skipped (" << cuda::unavailable_reason() << ")");
   }
   run_parity(Device("cuda"), true, 1e-5, 1e-7, 1e-13, 1e-15);  // FMA contraction on the GPU
 }

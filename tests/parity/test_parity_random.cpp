@@ -5,6 +5,8 @@
 // may differ by a few ulps (CUDA's log/sin/cos), so it is compared with a tolerance there.
 #include <catch2/catch.hpp>
 
+#include "tests/skip.h"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -96,8 +98,7 @@ TEST_CASE("parity: rand/randn/bernoulli on sim draw on the device, same stream a
 
 TEST_CASE("parity: random draws on cuda match the cpu stream", "[parity][random]") {
   if (!cuda::is_available()) {
-    WARN("parity: no CUDA device, cuda random parity skipped (" << cuda::unavailable_reason() << ")");
-    return;
+    SKIP_TEST("parity: no CUDA device, cuda random parity skipped (" << cuda::unavailable_reason() << ")");
   }
   check_device_draws(Device("cuda"), 1e-5);
 }

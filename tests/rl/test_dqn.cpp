@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "rl/dqn.h"
+#include "rl/dqn_model.h"
 #include "tensor/ops/reduction.h"
 
 using namespace duel;
@@ -137,18 +138,24 @@ TEST_CASE("dqn: variant settings and reference hyperparameters", "[dqn]") {
   CHECK(parse_dqn_variant("double") == DQNVariant::kDouble);
   CHECK_THROWS(parse_dqn_variant("rainbow"));
   // overrides from the command line
-  train::RunOptions o;
-  o.extra = {{"env", "breakout"}, {"variant", "dueling"}, {"lr", "1e-4"}, {"batch", "16"}, {"double", "0"}};
-  o.steps = 1234;
-  DQNConfig c = DQNConfig::from_options(o);
+  const train::OptionTable& table = train::find_model("dqn").options;
+  std::map<std::string, std::string> given = {
+      {"env", "breakout"}, {"variant", "dueling"}, {"lr", "1e-4"}, {"batch", "16"}, {"double", "0"}, {"steps", "1234"}};
+  DQNConfig c = dqn_config(table.resolve(given));
   CHECK(c.env == "breakout");
   CHECK(c.dueling);
   CHECK_FALSE(c.double_q);
   CHECK(c.lr == 1e-4);
   CHECK(c.batch == 16);
   CHECK(c.frames == 1234);
-  o.extra["loss"] = "l3";
-  CHECK_THROWS(DQNConfig::from_options(o));
+  CHECK(c.clip_grad == 10.0);           // the dueling preset
+  CHECK(c.replay_size == 100000);       // the MinAtar preset
+  CHECK(c.optimizer == "rmsprop");
+  given["loss"] = "l3";
+  CHECK_THROWS_WITH(table.resolve(given), Catch::Contains("--loss expects one of huber, mse, got 'l3'"));
+  given.erase("loss");
+  given["replay-size"] = "8";
+  CHECK_THROWS_WITH(dqn_config(table.resolve(given)), Catch::Contains("--replay-size 8 cannot hold a --batch of 16"));
 }
 
 TEST_CASE("dqn: epsilon schedule", "[dqn]") {

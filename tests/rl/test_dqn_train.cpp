@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "rl/dqn.h"
+#include "train/fit.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/serialize.h"
 
@@ -58,18 +59,18 @@ void check_resume_identical(const std::map<std::string, std::string>& extra, int
   TempDir a("dqn_full"), b("dqn_resumed");
   {
     train::Run run(run_options(a.path.string(), steps, extra));
-    train_dqn(run);
+    train::fit(run);
   }
   {
     train::Run::set_stop_after(stop_at);
     train::Run run(run_options(b.path.string(), steps, extra));
-    train_dqn(run);
+    train::fit(run);
     train::Run::set_stop_after(-1);
   }
   CHECK(read_checkpoint_meta((b.path / "checkpoint.duel").string())["step"] == std::to_string(stop_at));
   {
     train::Run run(run_options(b.path.string(), steps, extra));
-    train_dqn(run);
+    train::fit(run);
   }
   Checkpoint ca = load_checkpoint((a.path / "checkpoint.duel").string());
   Checkpoint cb = load_checkpoint((b.path / "checkpoint.duel").string());
@@ -128,7 +129,7 @@ TEST_CASE("dqn: stop and resume continues exactly as an uninterrupted run (CartP
                           {"eps-decay", "500"},
                           {"target-update", "50"},
                           {"hidden", "32"},
-                          {"eval-every", "500"},
+                          {"sample-every", "500"},
                           {"eval-episodes", "2"}},
                          1200, 730);
 }
@@ -142,7 +143,7 @@ TEST_CASE("dqn: stop and resume continues exactly as an uninterrupted run (Break
                           {"eps-decay", "200"},
                           {"target-update", "50"},
                           {"hidden", "16"},
-                          {"eval-every", "300"},
+                          {"sample-every", "300"},
                           {"eval-episodes", "2"}},
                          600, 257);
 }
@@ -150,21 +151,21 @@ TEST_CASE("dqn: stop and resume continues exactly as an uninterrupted run (Break
 TEST_CASE("dqn: resume refuses a checkpoint of another configuration", "[dqn][dqn-train]") {
   TempDir d("dqn_mismatch");
   std::map<std::string, std::string> extra = {
-      {"env", "cartpole"}, {"learning-starts", "50"}, {"replay-size", "100"}, {"hidden", "8"}, {"eval-every", "0"}};
+      {"env", "cartpole"}, {"learning-starts", "50"}, {"replay-size", "100"}, {"hidden", "8"}, {"sample-every", "1000000"}};
   {
     train::Run run(run_options(d.path.string(), 100, extra));
-    train_dqn(run);
+    train::fit(run);
   }
   extra["replay-size"] = "200";
   {
     train::Run run(run_options(d.path.string(), 200, extra));
-    CHECK_THROWS(train_dqn(run));
+    CHECK_THROWS(train::fit(run));
   }
   extra["replay-size"] = "100";
   extra["env"] = "breakout";
   extra["storage"] = "bits";
   {
     train::Run run(run_options(d.path.string(), 200, extra));
-    CHECK_THROWS(train_dqn(run));
+    CHECK_THROWS(train::fit(run));
   }
 }

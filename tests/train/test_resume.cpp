@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "gan/models.h"
+#include "train/fit.h"
 #include "tensor/serialize.h"
 
 using namespace duel;
@@ -56,18 +56,18 @@ TEST_CASE("an interrupted run resumes to the same result as an uninterrupted one
   std::string a = fresh_dir("full"), b = fresh_dir("interrupted");
   {
     train::Run run(small_gan(a, 30));
-    gan::train_gan(run);
+    train::fit(run);
   }
   {
     train::Run::set_stop_after(13);  // as if Ctrl-C arrived at step 13: checkpoint and return
     train::Run run(small_gan(b, 30));
-    gan::train_gan(run);
+    train::fit(run);
     train::Run::set_stop_after(-1);
   }
   REQUIRE(read_checkpoint_meta(b + "/checkpoint.duel")["step"] == "13");
   {
     train::Run run(small_gan(b, 30));
-    gan::train_gan(run);
+    train::fit(run);
   }
   REQUIRE(read_checkpoint_meta(b + "/checkpoint.duel")["step"] == "30");
   require_same(final_state(a), final_state(b));
@@ -105,11 +105,11 @@ TEST_CASE("a run of the duel command killed with SIGKILL resumes from its last c
   // resuming to step + 20 ends exactly where an uninterrupted run of step + 20 steps ends
   {
     train::Run run(small_gan(a, step + 20));
-    gan::train_gan(run);
+    train::fit(run);
   }
   {
     train::Run run(small_gan(b, step + 20));
-    gan::train_gan(run);
+    train::fit(run);
   }
   REQUIRE(read_checkpoint_meta(b + "/checkpoint.duel")["step"] == std::to_string(step + 20));
   require_same(final_state(a), final_state(b));

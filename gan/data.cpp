@@ -1,0 +1,117 @@
+#include "gan/data.h"
+
+#include <algorithm>
+
+#include "data/image.h"
+#include "tensor/ops/elementwise.h"
+#include "tensor/ops/shape_ops.h"
+
+namespace duel::gan {
+
+const std::vector<std::string>& data_source_names() {
+  static const std::vector<std::string> names = {"fashion-mnist", "8gaussians", "25gaussians", "swissroll"};
+  return names;
+}
+
+const std::vector<std::string>& toy_data_names() {
+  static const std::vector<std::string> names = {"8gaussians", "25gaussians", "swissroll"};
+  return names;
+}
+
+DataSource::DataSource(const std::string& name, int64_t batch_size, uint64_t seed, Device device)
+    : name_(name), batch_(batch_size), seed_(seed), device_(device), gen_(seed * 7919 + 17), position_("0:0") {
+  DUEL_CHECK(batch_size >= 1, "data: the batch size must be at least 1, got ", batch_size);
+  if (name != "fashion-mnist") toy_ = ToyDistribution::from_name(name);  // throws listing the valid names
+}
+
+void DataSource::open() {
+  if (toy_ || loader_) return;
+  ImageDataset ds = load_fashion_mnist("train");
+  DUEL_CHECK(ds.size() >= batch_, "data: --batch ", batch_, " is larger than the data set (", ds.size(),
+             " images in ", fashion_mnist_dir(), "); use a batch of at most ", ds.size());
+  DataLoaderOptions o;
+  o.batch_size = batch_;
+  o.seed = seed_;
+  o.drop_last = true;
+  o.device = device_;
+  loader_ = std::make_unique<DataLoader>(ds.images, ds.labels, o);
+  loader_->set_position(LoaderPosition::parse(position_));
+}
+
+LabelledBatch DataSource::next_labelled() {
+  if (toy_) return {toy_->sample(batch_, gen_).to(device_), Tensor()};
+  open();
+  auto b = loader_->next();
+  if (!b) b = loader_->next();  // end of epoch: the next call starts the next epoch
+  DUEL_CHECK(b.has_value(), "data: no batch of ", batch_, " from ", name_);
+  position_ = loader_->position().str();
+  return {b->inputs, b->labels};
+}
+
+void DataSource::add_to(train::Checkpointable& s) {
+  s.add("data", gen_);
+  s.add("data_position", position_);
+}
+
+Tensor DataSource::evaluation_set(int64_t n) const {
+  if (toy_) {
+    Generator g(4242);
+    return toy_->sample(n, g);
+  }
+  return load_fashion_mnist("test", "", true, n).images;
+}
+
+ImageDataset labelled_subset(const ImageDataset& data, int64_t per_class, uint64_t seed) {
+  DUEL_CHECK(per_class >= 1, "labelled_subset: expected at least 1 image per class, got ", per_class);
+  Generator gen(seed);
+  std::vector<int64_t> order = randperm(data.size(), &gen).to_vector<int64_t>();
+  std::vector<int64_t> labels = data.labels.to_vector<int64_t>();
+  std::vector<int64_t> count(10, 0), chosen;
+  for (int64_t i : order) {
+    int64_t c = labels[i];
+    DUEL_CHECK(c >= 0 && c < 10, "labelled_subset: label ", c, " of image ", i, " is outside 0..9");
+    if (count[c] < per_class) {
+      ++count[c];
+      chosen.push_back(i);
+    }
+  }
+  for (int c = 0; c < 10; ++c)
+    DUEL_CHECK(count[c] == per_class, "labelled_subset: class ", c, " has only ", count[c], " images, ", per_class,
+               " asked for");
+  std::sort(chosen.begin(), chosen.end());
+  Tensor idx = from_buffer(chosen.data(), {(int64_t)chosen.size()}, kInt64);
+  return {index_select(data.images, 0, idx), index_select(data.labels, 0, idx)};
+}
+
+Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape) {
+  Shape s = image_shape ? Shape{n, dim, 1, 1} : Shape{n, dim};
+  return randn(s, TensorOptions(kFloat32, device), &gen);
+}
+
+void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step, const Tensor& field,
+                  const std::string& field_name) {
+  char name[64];
+  std::snprintf(name, sizeof name, "samples_%07lld.png", (long long)step);
+  if (data.is_image()) {
+    save_image_grid(run.path(name), samples.to(kCPU), 8, 2, 2);
+    save_image_grid(run.path("samples_latest.png"), samples.to(kCPU), 8, 2, 2);
+    return;
+  }
+  ScatterOptions so;
+  so.x_min = so.y_min = -2.0;  // the toy data sets live in [-2, 2]^2 after scaling
+  so.x_max = so.y_max = 2.0;
+  so.title = run.options().model + " on " + data.name() + ", step " + std::to_string(step) +
+             (field_name.empty() ? "" : " (" + field_name + ")");
+  Tensor real = data.evaluation_set(512);
+  std::vector<PointSet> pts = {{"real", real, 0xff7f0e}, {"generated", samples.to(kCPU), 0x2ca02c}};
+  plot_scatter_with_contour(run.path(name), field, pts, so);
+  plot_scatter_with_contour(run.path("samples_latest.png"), field, pts, so);
+}
+
+std::vector<std::pair<std::string, double>> toy_metrics(const DataSource& data, const Tensor& samples) {
+  if (data.is_image() || !data.toy().has_modes()) return {};
+  ModeCoverage mc = mode_coverage(samples.to(kCPU), data.toy().centres(), data.toy().mode_std());
+  return {{"modes_covered", (double)mc.modes_covered}, {"high_quality", mc.high_quality_fraction}};
+}
+
+}  // namespace duel::gan

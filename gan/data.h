@@ -1,0 +1,72 @@
+// Where a model's real samples come from, by name, with their labels: Fashion-MNIST (IDX
+// files from Debian's dataset-fashion-mnist, or $DUEL_FASHION_MNIST_DIR) and the toy 2-D
+// mixtures of the WGAN-GP paper. Also the pictures and toy metrics every GAN writes, and a
+// labelled subset with a recorded seed for the semi-supervised models.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/idx.h"
+#include "data/loader.h"
+#include "data/toy.h"
+#include "train/run.h"
+
+namespace duel::gan {
+
+// The names DataSource accepts (for option declarations).
+const std::vector<std::string>& data_source_names();  // fashion-mnist, 8gaussians, 25gaussians, swissroll
+const std::vector<std::string>& toy_data_names();     // the toy ones
+
+struct LabelledBatch {
+  Tensor x;  // images float32 [B, 1, 28, 28] in [-1, 1], or toy points [B, 2]
+  Tensor y;  // int64 [B]: class ids (Fashion-MNIST); undefined for toy data
+};
+
+// Real samples, batch by batch. The data set is read on first use, so a model built only to
+// sample or evaluate never reads it. Its position (epoch, batch) and the toy sampler's random
+// stream are part of a checkpoint (add_to).
+class DataSource {
+ public:
+  DataSource(const std::string& name, int64_t batch_size, uint64_t seed, Device device);
+  Tensor next() { return next_labelled().x; }
+  LabelledBatch next_labelled();
+  bool is_image() const { return !toy_.has_value(); }
+  const std::string& name() const { return name_; }
+  const ToyDistribution& toy() const { return *toy_; }
+  int64_t batch_size() const { return batch_; }
+  // Registers the data position and the toy stream with a checkpoint.
+  void add_to(train::Checkpointable& s);
+  // A fixed evaluation set of real samples (the test split for images).
+  Tensor evaluation_set(int64_t n) const;
+
+ private:
+  void open();
+  std::string name_;
+  int64_t batch_;
+  uint64_t seed_;
+  Device device_;
+  std::optional<ToyDistribution> toy_;
+  Generator gen_;
+  std::unique_ptr<DataLoader> loader_;
+  std::string position_;  // "epoch:batch", kept current for checkpoints
+};
+
+// `per_class` images of each class of `data`, chosen by a Philox permutation seeded with
+// `seed` (the same seed gives the same subset; record it with the results).
+ImageDataset labelled_subset(const ImageDataset& data, int64_t per_class, uint64_t seed);
+
+// z ~ N(0, I), [n, dim] (or [n, dim, 1, 1] when `image_shape` is set).
+Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape = false);
+
+// Writes the picture for `samples` at `step` (samples_<step>.png and samples_latest.png): an
+// image grid, or for toy data a scatter of real and generated points over `field` (e.g. the
+// critic's values on grid_points).
+void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step,
+                  const Tensor& field = {}, const std::string& field_name = "");
+
+// Toy mixtures: modes covered and high-quality fraction (VEEGAN/PacGAN) of `samples`.
+std::vector<std::pair<std::string, double>> toy_metrics(const DataSource& data, const Tensor& samples);
+
+}  // namespace duel::gan

@@ -1,0 +1,49 @@
+#include "gan/losses.h"
+
+#include "autograd/engine.h"
+#include "tensor/ops/elementwise.h"
+#include "tensor/ops/loss.h"
+#include "tensor/ops/reduction.h"
+
+namespace duel::gan {
+namespace {
+// -mean log sigma(d) (target 1) or -mean log(1 - sigma(d)) (target 0), from logits or probabilities.
+Tensor bce(const Tensor& d, double target, DOutput out) {
+  Tensor t = full_like(d, target);
+  return out == DOutput::kLogit ? binary_cross_entropy_with_logits(d, t) : binary_cross_entropy(d, t);
+}
+}  // namespace
+
+Tensor minimax_d_loss(const Tensor& d_real, const Tensor& d_fake, DOutput out) {
+  return bce(d_real, 1.0, out) + bce(d_fake, 0.0, out);
+}
+Tensor minimax_g_loss(const Tensor& d_fake, DOutput out) { return -bce(d_fake, 0.0, out); }
+Tensor non_saturating_g_loss(const Tensor& d_fake, DOutput out) { return bce(d_fake, 1.0, out); }
+
+Tensor wasserstein_d_loss(const Tensor& d_real, const Tensor& d_fake) { return mean(d_fake) - mean(d_real); }
+Tensor wasserstein_g_loss(const Tensor& d_fake) { return -mean(d_fake); }
+
+Tensor hinge_d_loss(const Tensor& d_real, const Tensor& d_fake) {
+  return mean(relu(1.0 - d_real)) + mean(relu(1.0 + d_fake));
+}
+Tensor hinge_g_loss(const Tensor& d_fake) { return -mean(d_fake); }
+
+Tensor least_squares_d_loss(const Tensor& d_real, const Tensor& d_fake, double a, double b) {
+  return mean(pow(d_real - b, 2.0)) * 0.5 + mean(pow(d_fake - a, 2.0)) * 0.5;
+}
+Tensor least_squares_g_loss(const Tensor& d_fake, double c) { return mean(pow(d_fake - c, 2.0)) * 0.5; }
+
+Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen) {
+  DUEL_CHECK(real.sizes() == fake.sizes(), "gradient_penalty: real ", shape_str(real.sizes()), " and fake ",
+             shape_str(fake.sizes()), " must have the same shape");
+  Shape eps_shape(real.dim(), 1);
+  eps_shape[0] = real.size(0);
+  Tensor eps = rand(eps_shape, TensorOptions(real.dtype(), real.device()), &gen);
+  Tensor x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_();
+  Tensor d_hat = critic(x_hat);
+  Tensor grad = autograd::grad({sum(d_hat)}, {x_hat}, {}, /*create_graph=*/true)[0];
+  Tensor grad_norm = norm(grad.flatten(1), 2.0, {1});
+  return mean(pow(grad_norm - 1.0, 2.0)) * lambda;
+}
+
+}  // namespace duel::gan

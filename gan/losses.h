@@ -1,0 +1,39 @@
+// The adversarial losses of the zoo, each written once with the paper's formula. D's output
+// is a logit (a real number) unless the caller says it is a probability (DCGAN's reference
+// discriminator ends in a sigmoid). Every function returns the quantity to MINIMISE.
+//
+//   minimax (Goodfellow 2014)       D: -[log D(x) + log(1 - D(G(z)))]   G: log(1 - D(G(z)))
+//   non-saturating (Goodfellow)     G: -log D(G(z))
+//   Wasserstein (Arjovsky 2017)     D: E[D(G(z))] - E[D(x)]             G: -E[D(G(z))]
+//   hinge (Lim & Ye 2017)           D: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]   G: -E[D(G(z))]
+//   least squares (Mao 2017)        D: 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]   G: 1/2 E[(D(G(z)) - c)^2]
+//   gradient penalty (Gulrajani)    lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ between x and G(z)
+#pragma once
+#include "nn/module.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+namespace duel::gan {
+
+enum class DOutput { kLogit, kProbability };
+
+Tensor minimax_d_loss(const Tensor& d_real, const Tensor& d_fake, DOutput out = DOutput::kLogit);
+Tensor minimax_g_loss(const Tensor& d_fake, DOutput out = DOutput::kLogit);
+Tensor non_saturating_g_loss(const Tensor& d_fake, DOutput out = DOutput::kLogit);
+
+Tensor wasserstein_d_loss(const Tensor& d_real, const Tensor& d_fake);
+Tensor wasserstein_g_loss(const Tensor& d_fake);
+
+Tensor hinge_d_loss(const Tensor& d_real, const Tensor& d_fake);
+Tensor hinge_g_loss(const Tensor& d_fake);
+
+// a: the target for fakes, b: for reals, c: what G wants D to believe (Mao et al.: a=0, b=c=1).
+Tensor least_squares_d_loss(const Tensor& d_real, const Tensor& d_fake, double a = 0.0, double b = 1.0);
+Tensor least_squares_g_loss(const Tensor& d_fake, double c = 1.0);
+
+// lambda * mean_i (||grad_x D(x^_i)||_2 - 1)^2 with x^_i = eps_i x_i + (1 - eps_i) x~_i,
+// eps_i ~ U[0, 1) from `gen`. The gradient is taken with create_graph, so the penalty's own
+// gradient reaches D's parameters (a second derivative through every layer of D).
+Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen);
+
+}  // namespace duel::gan

@@ -1,0 +1,122 @@
+#include "gan/model.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "data/image.h"
+#include "gan/metrics.h"
+#include "tensor/serialize.h"
+
+namespace duel::gan {
+
+train::Option data_option(const std::string& fallback, bool images_only) {
+  return train::Option::choice("data", "", fallback,
+                               images_only ? std::vector<std::string>{"fashion-mnist"} : data_source_names(),
+                               "real data: Fashion-MNIST or a toy 2-D mixture");
+}
+
+train::Option batch_option(int64_t fallback) {
+  return train::Option::integer("batch", "m", fallback, 1, 1 << 20, "minibatch size");
+}
+
+train::Option lr_option(double fallback, const std::string& symbol) {
+  return train::Option::real("lr", symbol, fallback, 0, 1, "learning rate", /*open_low=*/true);
+}
+
+GanModel::GanModel(const Options& o, int64_t z_dim, bool conv_noise)
+    : device(o.text("device")),
+      seed((uint64_t)o.integer("seed")),
+      z_dim(z_dim),
+      conv_noise(conv_noise),
+      data(o.text("data"), o.integer("batch"), (uint64_t)o.integer("seed"), Device(o.text("device"))),
+      noise(seed + 1) {
+  Generator fixed_gen(999);
+  fixed_z_ = sample_noise(data.is_image() ? 64 : 1000, z_dim, fixed_gen, device, conv_noise);
+}
+
+void GanModel::add_common_state(Checkpointable& s) {
+  s.add("noise", noise);
+  data.add_to(s);
+}
+
+double GanModel::snapshot_fcd() {
+  const int64_t n = 500;
+  if (judge_missing_) return std::nan("");
+  if (!judge_) {
+    try {
+      auto judge = load_judge();
+      judge_test_features_ = judge_features(*judge, load_fashion_mnist("test", "", true, n).images);
+      judge_ = judge;
+    } catch (const Error& e) {
+      std::printf("note: no FCD during training (%s)\n", e.what());
+      judge_missing_ = true;
+      return std::nan("");
+    }
+  }
+  Generator gen(seed + 777);  // the same noise at every snapshot, apart from the training streams
+  Tensor fake;
+  {
+    NoGradGuard ng;
+    G->eval();
+    fake = (*G)(sample_noise(n, z_dim, gen, device, conv_noise)).to(kCPU);
+    G->train();
+  }
+  return frechet_distance(judge_features(static_cast<JudgeNet&>(*judge_), fake), judge_test_features_);
+}
+
+Metrics GanModel::snapshot(Run& run, int64_t step) {
+  NoGradGuard ng;
+  G->eval();
+  Tensor samples = (*G)(fixed_z_);
+  G->train();
+  Metrics m = toy_metrics(data, samples);
+  if (data.is_image()) {
+    const double fcd = snapshot_fcd();
+    if (std::isfinite(fcd)) m.push_back({"fcd500", fcd});
+  }
+  Tensor field;
+  if (!data.is_image()) {
+    const int64_t grid = 96;
+    field = field_on_grid(grid_points(grid, -2.0, 2.0).to(device));
+    if (field.defined()) field = field.reshape({grid, grid});
+  }
+  save_samples(run, data, samples, step, field, field_name());
+  return m;
+}
+
+Tensor GanModel::sample(int64_t n, Generator& gen) {
+  G->to(kCPU);
+  G->eval();
+  NoGradGuard ng;
+  return (*G)(sample_noise(n, z_dim, gen, kCPU, conv_noise));
+}
+
+void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
+  train::EvalRequest r = request;
+  if (r.n <= 0) r.n = 2000;
+  Generator gen(seed + 12345);
+  Tensor fake = sample(r.n, gen);
+  std::printf("run %s (model %s, step %s)\n", run.dir().c_str(), run.options().model.c_str(),
+              read_checkpoint_meta(run.path("checkpoint.duel"))["step"].c_str());
+  if (fake.dim() == 4) {
+    auto judge = load_judge(r.judge_path);
+    ImageDataset test = load_fashion_mnist("test", "", true, r.n);
+    ImageDataset train = load_fashion_mnist("train", "", true, r.n);
+    Tensor f_test = judge_features(*judge, test.images);
+    double fcd = frechet_distance(judge_features(*judge, fake), f_test);
+    double fcd_real = frechet_distance(judge_features(*judge, train.images), f_test);
+    double cs = classifier_score(*judge, fake), cs_real = classifier_score(*judge, test.images);
+    std::printf("%-18s %12s %12s\n", "metric", "generated", "real");
+    std::printf("%-18s %12.3f %12.3f   (FCD to %lld test images; 'real' = %lld train images)\n", "FCD", fcd, fcd_real,
+                (long long)r.n, (long long)r.n);
+    std::printf("%-18s %12.3f %12.3f   (max 10)\n", "classifier score", cs, cs_real);
+    return;
+  }
+  auto m = toy_metrics(data, fake);
+  if (m.empty()) std::printf("no mode metrics for %s\n", data.name().c_str());
+  for (auto& [k, v] : m) std::printf("%-18s %10.4f\n", k.c_str(), v);
+  for (auto& [k, v] : toy_metrics(data, data.evaluation_set(r.n)))
+    std::printf("%-18s %10.4f   (real samples)\n", k.c_str(), v);
+}
+
+}  // namespace duel::gan

@@ -1,0 +1,66 @@
+// What every GAN of the zoo shares beyond the losses and networks: the generator G and its
+// noise prior, the data source, the picture of G's samples on a fixed noise batch at every
+// snapshot, sampling for `duel sample`, and the evaluation for `duel eval` (FCD and classifier
+// score against real images with the judge network, or mode coverage on the toy mixtures).
+// A GAN file derives from GanModel and writes its networks, optimizers and step().
+#pragma once
+#include <memory>
+#include <string>
+
+#include "gan/data.h"
+#include "gan/losses.h"
+#include "gan/nets.h"
+#include "train/model.h"
+
+namespace duel::gan {
+
+using train::Checkpointable;
+using train::Metrics;
+using train::Options;
+using train::Run;
+
+class GanModel : public train::Model {
+ public:
+  Metrics snapshot(Run& run, int64_t step) override;
+  Tensor sample(int64_t n, Generator& gen) override;
+  void evaluate(Run& run, const train::EvalRequest& request) override;
+  std::vector<std::string> plotted() const override { return {"loss_D", "loss_G"}; }
+
+ protected:
+  // Reads --seed, --device, --data and --batch; the noise is z ~ N(0, I) of `z_dim`
+  // ([n, z_dim, 1, 1] when `conv_noise`, for convolutional generators).
+  GanModel(const Options& o, int64_t z_dim, bool conv_noise);
+  // Registers G's noise stream and the data source; a model adds its networks and optimizers.
+  void add_common_state(Checkpointable& s);
+  Tensor noise_batch(int64_t n) { return sample_noise(n, z_dim, noise, device, conv_noise); }
+  // For toy data: a field drawn under the points (e.g. the critic's values); none by default.
+  virtual Tensor field_on_grid(const Tensor& points) {
+    (void)points;
+    return {};
+  }
+  virtual std::string field_name() const { return ""; }
+  // FCD of 500 samples against 500 test images (logged at every snapshot as `fcd500`, so that
+  // losses and sample quality can be compared over training); NaN without the judge.
+  double snapshot_fcd();
+
+  Device device;
+  uint64_t seed;
+  int64_t z_dim;
+  bool conv_noise;
+  DataSource data;
+  Generator noise;
+  std::shared_ptr<nn::Module> G;  // set by the derived constructor
+
+ private:
+  Tensor fixed_z_;
+  std::shared_ptr<nn::Module> judge_;  // loaded on the first snapshot
+  Tensor judge_test_features_;
+  bool judge_missing_ = false;
+};
+
+// Options most GANs declare, with the same names everywhere.
+train::Option data_option(const std::string& fallback, bool images_only = false);
+train::Option batch_option(int64_t fallback);
+train::Option lr_option(double fallback, const std::string& symbol = "alpha");
+
+}  // namespace duel::gan

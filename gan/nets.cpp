@@ -1,0 +1,211 @@
+#include "gan/nets.h"
+
+#include "tensor/ops/elementwise.h"
+#include "tensor/ops/reduction.h"
+#include "tensor/ops/shape_ops.h"
+
+namespace duel::gan {
+
+std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, int layers) {
+  auto net = std::make_shared<nn::Sequential>();
+  int64_t width = in;
+  for (int i = 0; i < layers; ++i) {
+    net->emplace_back<nn::Linear>(width, hidden);
+    net->emplace_back<nn::ReLU>();
+    width = hidden;
+  }
+  net->emplace_back<nn::Linear>(width, out);
+  return net;
+}
+
+std::shared_ptr<nn::Sequential> gan_generator(int64_t z_dim, int64_t hidden, int64_t out_dim, bool image) {
+  auto g = std::make_shared<nn::Sequential>();
+  g->emplace_back<nn::Linear>(z_dim, hidden);
+  g->emplace_back<nn::ReLU>();
+  g->emplace_back<nn::Linear>(hidden, hidden);
+  g->emplace_back<nn::ReLU>();
+  g->emplace_back<nn::Linear>(hidden, out_dim);
+  if (image) {
+    g->emplace_back<nn::Tanh>();
+    g->emplace_back<nn::Reshape>(Shape{1, 28, 28});
+  }
+  return g;
+}
+
+std::shared_ptr<nn::Sequential> gan_discriminator(int64_t in_dim, int64_t hidden) {
+  auto d = std::make_shared<nn::Sequential>();
+  d->emplace_back<nn::Flatten>();
+  d->emplace_back<nn::Linear>(in_dim, hidden);
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Linear>(hidden, hidden);
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Linear>(hidden, 1);  // logit of D(x)
+  return d;
+}
+
+std::shared_ptr<nn::Sequential> dcgan_generator(int64_t z_dim) {
+  auto g = std::make_shared<nn::Sequential>();
+  g->emplace_back<nn::ConvTranspose2d>(z_dim, 256, 4, nn::ConvOptions{.bias = false});
+  g->emplace_back<nn::BatchNorm2d>(256);
+  g->emplace_back<nn::ReLU>();
+  g->emplace_back<nn::ConvTranspose2d>(256, 128, 3, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  g->emplace_back<nn::BatchNorm2d>(128);
+  g->emplace_back<nn::ReLU>();
+  g->emplace_back<nn::ConvTranspose2d>(128, 64, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  g->emplace_back<nn::BatchNorm2d>(64);
+  g->emplace_back<nn::ReLU>();
+  g->emplace_back<nn::ConvTranspose2d>(64, 1, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  g->emplace_back<nn::Tanh>();
+  return g;
+}
+
+std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm) {
+  auto d = std::make_shared<nn::Sequential>();
+  d->emplace_back<nn::Conv2d>(1, 64, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Conv2d>(64, 128, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  if (batchnorm) d->emplace_back<nn::BatchNorm2d>(128);
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Conv2d>(128, 256, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  if (batchnorm) d->emplace_back<nn::BatchNorm2d>(256);
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Conv2d>(256, 1, 3, nn::ConvOptions{.stride = 1, .padding = 0, .bias = false});
+  d->emplace_back<nn::Flatten>();
+  if (sigmoid) d->emplace_back<nn::Sigmoid>();
+  return d;
+}
+
+void dcgan_init(nn::Module& net, Generator& gen) {
+  net.apply([&](nn::Module& m) {
+    if (auto* c = dynamic_cast<nn::ConvBase*>(&m)) nn::init::normal_(c->weight, 0.0, 0.02, &gen);
+    if (auto* b = dynamic_cast<nn::BatchNorm*>(&m)) {
+      if (b->weight.defined()) nn::init::normal_(b->weight, 1.0, 0.02, &gen);
+      if (b->bias.defined()) nn::init::constant_(b->bias, 0.0);
+    }
+  });
+}
+
+namespace {
+void add_norm(nn::Sequential& s, Norm norm, int64_t channels) {
+  if (norm == Norm::kBatch) s.emplace_back<nn::BatchNorm2d>(channels);
+  if (norm == Norm::kInstance) s.emplace_back<nn::InstanceNorm2d>(channels, 1e-5, 0.1, /*affine=*/true);
+}
+}  // namespace
+
+ResidualBlock::ResidualBlock(int64_t channels, Norm norm) {
+  body_ = register_module("body", std::make_shared<nn::Sequential>());
+  body_->emplace_back<nn::Conv2d>(channels, channels, 3, nn::ConvOptions{.padding = 1});
+  add_norm(*body_, norm, channels);
+  body_->emplace_back<nn::ReLU>();
+  body_->emplace_back<nn::Conv2d>(channels, channels, 3, nn::ConvOptions{.padding = 1});
+  add_norm(*body_, norm, channels);
+}
+
+Tensor ResidualBlock::forward(const Tensor& x) { return x + (*body_)(x); }
+
+UNet::UNet(int64_t in_channels, int64_t out_channels, int64_t base, int depth, Norm norm) : depth_(depth) {
+  DUEL_CHECK(depth >= 1 && base >= 1, "UNet: expected depth >= 1 and base >= 1, got depth ", depth, ", base ", base);
+  std::vector<int64_t> width;  // channels after each down step
+  int64_t c = in_channels;
+  for (int i = 0; i < depth; ++i) {
+    int64_t w = std::min<int64_t>(base << std::min(i, 3), 8 * base);
+    auto d = register_module("down" + std::to_string(i), std::make_shared<nn::Sequential>());
+    d->emplace_back<nn::Conv2d>(c, w, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = norm == Norm::kNone});
+    if (i > 0 && i + 1 < depth) add_norm(*d, norm, w);  // pix2pix: no norm on the first and innermost
+    d->emplace_back<nn::LeakyReLU>(0.2);
+    down_.push_back(d);
+    width.push_back(w);
+    c = w;
+  }
+  // up step j maps the activation of down step depth-1-j to the size of down step depth-2-j
+  for (int j = 0; j + 1 < depth; ++j) {
+    const int64_t skip = width[depth - 2 - j];
+    const int64_t in = j == 0 ? width[depth - 1] : 2 * width[depth - 1 - j];
+    auto u = register_module("up" + std::to_string(j), std::make_shared<nn::Sequential>());
+    u->emplace_back<nn::ConvTranspose2d>(in, skip, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = norm == Norm::kNone});
+    add_norm(*u, norm, skip);
+    u->emplace_back<nn::ReLU>();
+    up_.push_back(u);
+  }
+  const int64_t last_in = depth == 1 ? width[0] : 2 * width[0];
+  out_ = register_module("out", std::make_shared<nn::ConvTranspose2d>(last_in, out_channels, 4,
+                                                                        nn::ConvOptions{.stride = 2, .padding = 1}));
+}
+
+Tensor UNet::forward(const Tensor& x) {
+  const int64_t f = int64_t(1) << depth_;
+  DUEL_CHECK(x.dim() == 4 && x.size(2) % f == 0 && x.size(3) % f == 0, "UNet: expected input [N, C, H, W] with H and W ",
+             "divisible by 2^depth = ", f, ", got ", shape_str(x.sizes()));
+  std::vector<Tensor> skips;
+  Tensor h = x;
+  for (auto& d : down_) {
+    h = (*d)(h);
+    skips.push_back(h);
+  }
+  for (int j = 0; j + 1 < depth_; ++j) {
+    h = (*up_[j])(h);
+    h = cat({h, skips[depth_ - 2 - j]}, 1);
+  }
+  return tanh((*out_)(h));
+}
+
+std::shared_ptr<nn::Sequential> patchgan_discriminator(int64_t in_channels, int64_t base, int layers, Norm norm) {
+  DUEL_CHECK(layers >= 1, "patchgan_discriminator: expected layers >= 1, got ", layers);
+  auto d = std::make_shared<nn::Sequential>();
+  d->emplace_back<nn::Conv2d>(in_channels, base, 4, nn::ConvOptions{.stride = 2, .padding = 1});
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  int64_t c = base;
+  for (int i = 1; i < layers; ++i) {
+    int64_t w = std::min<int64_t>(base << i, 8 * base);
+    d->emplace_back<nn::Conv2d>(c, w, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = norm == Norm::kNone});
+    add_norm(*d, norm, w);
+    d->emplace_back<nn::LeakyReLU>(0.2);
+    c = w;
+  }
+  int64_t w = std::min<int64_t>(base << layers, 8 * base);
+  d->emplace_back<nn::Conv2d>(c, w, 4, nn::ConvOptions{.stride = 1, .padding = 1, .bias = norm == Norm::kNone});
+  add_norm(*d, norm, w);
+  d->emplace_back<nn::LeakyReLU>(0.2);
+  d->emplace_back<nn::Conv2d>(w, 1, 4, nn::ConvOptions{.stride = 1, .padding = 1});
+  return d;
+}
+
+AutoencoderDiscriminator::AutoencoderDiscriminator(int64_t code_dim, int64_t width, Activation act, bool batchnorm) {
+  auto activation = [&](nn::Sequential& s) {
+    if (act == Activation::kReLU) s.emplace_back<nn::ReLU>();
+    if (act == Activation::kLeakyReLU) s.emplace_back<nn::LeakyReLU>(0.2);
+    if (act == Activation::kELU) s.emplace_back<nn::ELU>();
+  };
+  encoder_ = register_module("encoder", std::make_shared<nn::Sequential>());
+  encoder_->emplace_back<nn::Conv2d>(1, width, 4, nn::ConvOptions{.stride = 2, .padding = 1});
+  activation(*encoder_);
+  encoder_->emplace_back<nn::Conv2d>(width, 2 * width, 4, nn::ConvOptions{.stride = 2, .padding = 1});
+  if (batchnorm) encoder_->emplace_back<nn::BatchNorm2d>(2 * width);
+  activation(*encoder_);
+  encoder_->emplace_back<nn::Flatten>();
+  encoder_->emplace_back<nn::Linear>(2 * width * 7 * 7, code_dim);
+  decoder_ = register_module("decoder", std::make_shared<nn::Sequential>());
+  decoder_->emplace_back<nn::Linear>(code_dim, 2 * width * 7 * 7);
+  activation(*decoder_);
+  decoder_->emplace_back<nn::Reshape>(Shape{2 * width, 7, 7});
+  decoder_->emplace_back<nn::ConvTranspose2d>(2 * width, width, 4, nn::ConvOptions{.stride = 2, .padding = 1});
+  if (batchnorm) decoder_->emplace_back<nn::BatchNorm2d>(width);
+  activation(*decoder_);
+  decoder_->emplace_back<nn::ConvTranspose2d>(width, 1, 4, nn::ConvOptions{.stride = 2, .padding = 1});
+  decoder_->emplace_back<nn::Tanh>();
+}
+
+Tensor AutoencoderDiscriminator::encode(const Tensor& x) {
+  DUEL_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
+             "AutoencoderDiscriminator: expected images [N, 1, 28, 28], got ", shape_str(x.sizes()));
+  return (*encoder_)(x);
+}
+Tensor AutoencoderDiscriminator::decode(const Tensor& code) { return (*decoder_)(code); }
+Tensor AutoencoderDiscriminator::forward(const Tensor& x) { return decode(encode(x)); }
+
+Tensor AutoencoderDiscriminator::energy(const Tensor& x, bool l1) {
+  Tensor diff = (*this)(x) - x;
+  return mean((l1 ? abs(diff) : diff * diff).flatten(1), {1});
+}
+
+}  // namespace duel::gan

@@ -1,0 +1,114 @@
+// The zoo's adversarial losses (gan/losses.h) against hand-derived values, and the library's
+// gradient penalty against central finite differences of its own value: its gradient with
+// respect to the critic's parameters exists only if the input gradient is taken with
+// create_graph (a second derivative).
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "duel.h"
+#include "gan/losses.h"
+#include "nn/nn.h"
+
+using namespace duel;
+
+namespace {
+Tensor vec(std::vector<double> v) { return from_vector(v, {(int64_t)v.size(), 1}, TensorOptions(kFloat64)); }
+}  // namespace
+
+TEST_CASE("gan losses: hand-derived values", "[gan][losses]") {
+  const double log2 = std::log(2.0);
+  // logit 0 = probability 1/2: -[log 1/2 + log 1/2] = 2 log 2
+  CHECK(gan::minimax_d_loss(vec({0, 0}), vec({0, 0})).item() == Approx(2 * log2));
+  CHECK(gan::minimax_d_loss(vec({0.5}), vec({0.5}), gan::DOutput::kProbability).item() == Approx(2 * log2));
+  CHECK(gan::non_saturating_g_loss(vec({0})).item() == Approx(log2));
+  CHECK(gan::minimax_g_loss(vec({0})).item() == Approx(-log2));
+  // logit 2: -log sigma(2) = log(1 + e^-2)
+  CHECK(gan::non_saturating_g_loss(vec({2})).item() == Approx(std::log1p(std::exp(-2.0))));
+  CHECK(gan::minimax_g_loss(vec({2})).item() == Approx(-std::log1p(std::exp(2.0))));
+  // Wasserstein: E[D(fake)] - E[D(real)] = 1 - 2
+  CHECK(gan::wasserstein_d_loss(vec({1, 3}), vec({0, 2})).item() == Approx(-1.0));
+  CHECK(gan::wasserstein_g_loss(vec({0, 2})).item() == Approx(-1.0));
+  // hinge: mean(relu(1 - [0.5, 2])) + mean(relu(1 + [-2, 0])) = 0.25 + 0.5
+  CHECK(gan::hinge_d_loss(vec({0.5, 2}), vec({-2, 0})).item() == Approx(0.75));
+  CHECK(gan::hinge_g_loss(vec({-2, 0})).item() == Approx(1.0));
+  // least squares (a = 0, b = c = 1): 1/2 mean([0, 1]) + 1/2 mean([0, 1])
+  CHECK(gan::least_squares_d_loss(vec({1, 0}), vec({0, 1})).item() == Approx(0.5));
+  CHECK(gan::least_squares_g_loss(vec({0, 1})).item() == Approx(0.25));
+  CHECK(gan::least_squares_d_loss(vec({1}), vec({-1}), -1, 1).item() == Approx(0.0));
+}
+
+TEST_CASE("gan::gradient_penalty: value and parameter gradients match finite differences", "[gan][gp]") {
+  // a conv + batch-norm + tanh critic in float64 (every layer twice differentiable)
+  Generator init(5);
+  auto critic = std::make_shared<nn::Sequential>();
+  critic->emplace_back<nn::Conv2d>(1, 2, 3, nn::ConvOptions{.stride = 2, .padding = 1, .gen = &init});
+  critic->emplace_back<nn::BatchNorm2d>(2);
+  critic->emplace_back<nn::Tanh>();
+  critic->emplace_back<nn::Flatten>();
+  critic->emplace_back<nn::Linear>(2 * 3 * 3, 1, true, &init);
+  critic->to(kFloat64);
+  Generator data(9);
+  Tensor real = randn({3, 1, 6, 6}, TensorOptions(kFloat64), &data);
+  Tensor fake = randn({3, 1, 6, 6}, TensorOptions(kFloat64), &data);
+  const double lambda = 2.5;
+  auto penalty = [&]() {
+    Generator eps_gen(77);  // the same interpolation points every time
+    return gan::gradient_penalty(*critic, real, fake, lambda, eps_gen);
+  };
+
+  // the value, from the definition with the input gradient by central differences
+  {
+    Generator eps_gen(77);
+    Tensor eps = rand({3, 1, 1, 1}, TensorOptions(kFloat64), &eps_gen);
+    Tensor x_hat = (eps * real + (1.0 - eps) * fake).contiguous();
+    const double h = 1e-6;
+    double expected = 0;
+    for (int64_t i = 0; i < 3; ++i) {
+      double sq = 0;
+      for (int64_t j = 0; j < 36; ++j) {
+        Tensor plus = x_hat.clone(), minus = x_hat.clone();
+        plus.data<double>()[i * 36 + j] += h;
+        minus.data<double>()[i * 36 + j] -= h;
+        NoGradGuard ng;
+        // the batch-norm statistics couple the samples: differentiate the sum over the batch
+        const double g = (sum((*critic)(plus)).item() - sum((*critic)(minus)).item()) / (2 * h);
+        sq += g * g;
+      }
+      expected += (std::sqrt(sq) - 1) * (std::sqrt(sq) - 1);
+    }
+    expected = lambda * expected / 3;
+    CHECK(penalty().item() == Approx(expected).epsilon(1e-6));
+  }
+
+  // d penalty / d theta by autograd (a second derivative) against central differences
+  std::vector<Tensor> params = critic->parameters();
+  Tensor p = penalty();
+  REQUIRE(p.requires_grad());
+  // (the output layer's bias does not reach the input gradient: its gradient is undefined, i.e. 0)
+  TensorList grads = autograd::grad({p}, params, {}, false, /*allow_unused=*/true);
+  const double h = 1e-5;
+  int checked = 0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor w = params[k];
+    std::vector<double> g = grads[k].defined() ? grads[k].contiguous().to_vector<double>()
+                                               : std::vector<double>(w.numel(), 0.0);
+    if (k + 1 < params.size()) REQUIRE(grads[k].defined());
+    for (int64_t j = 0; j < w.numel(); ++j) {
+      double* x = w.data<double>() + j;
+      const double saved = *x;
+      double up, down;
+      {
+        NoGradGuard ng;
+        *x = saved + h;
+      }
+      up = penalty().item();
+      *x = saved - h;
+      down = penalty().item();
+      *x = saved;
+      INFO("parameter " << k << " element " << j);
+      CHECK(g[j] == Approx((up - down) / (2 * h)).epsilon(1e-5).margin(1e-7));
+      ++checked;
+    }
+  }
+  CHECK(checked > 30);
+}

@@ -1,0 +1,62 @@
+// What a model of the zoo provides to the shared training loop (train/fit.h) and to the
+// `duel` command: its checkpointed state, one training step, its latest losses, a periodic
+// snapshot (sample pictures, evaluation) and, for generators, samples.
+//
+// A model never handles resume, cadence, progress bars, the final checkpoint, signals or
+// divergence: fit() does, the same way for every model.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "train/options.h"
+#include "train/run.h"
+
+namespace duel::train {
+
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+struct EvalRequest {
+  int64_t n = 0;             // samples (generators) or episodes (agents); 0 = the model's default
+  std::string judge_path;    // "" = gan::default_judge_path()
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // Everything a checkpoint saves and restores (networks, optimizers, random generators,
+  // data position, counters), each under its name.
+  virtual void state(Checkpointable& s) = 0;
+  // One training iteration; `step` counts the iterations done before it (0, 1, ...).
+  virtual void step(int64_t step) = 0;
+  // The latest losses and statistics: logged to metrics.jsonl every --log-every steps, shown
+  // on the progress bar, and checked for NaN/inf (a non-finite value stops the run).
+  virtual Metrics values() = 0;
+  // Values to log right after this step, whatever the cadence (an episode's return when an
+  // episode ended); none by default.
+  virtual Metrics events() { return {}; }
+  // Every --sample-every steps and at the end: pictures and evaluations; the returned values
+  // are logged at `step` (the number of iterations done).
+  virtual Metrics snapshot(Run& run, int64_t step) {
+    (void)run, (void)step;
+    return {};
+  }
+  // After the state was restored from a checkpoint at `step` (before the first step).
+  virtual void resumed(Run& run, int64_t step) { (void)run, (void)step; }
+  // After the loop (completed or interrupted): plots, a summary line.
+  virtual void finish(Run& run, bool completed) { (void)run, (void)completed; }
+  // The series drawn into losses.png at the end (and by `duel report`).
+  virtual std::vector<std::string> plotted() const { return {}; }
+
+  // ---- for `duel sample` and `duel eval` (the state is loaded from the run's checkpoint) ----
+  // n samples: images [n, C, H, W] or points [n, 2]. Models that generate nothing throw.
+  virtual Tensor sample(int64_t n, Generator& gen);
+  // Prints the model's evaluation of a trained run.
+  virtual void evaluate(Run& run, const EvalRequest& request) = 0;
+};
+
+}  // namespace duel::train

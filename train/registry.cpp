@@ -1,0 +1,58 @@
+#include "train/registry.h"
+
+#include <limits>
+
+#include "gan/models.h"
+#include "rl/dqn_model.h"
+
+namespace duel::train {
+namespace {
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+// The options of every model, with the model's defaults, followed by the model's own.
+ModelInfo registered(ModelInfo info) {
+  const RunDefaults& d = info.defaults;
+  OptionTable t;
+  t.add(Option::integer("seed", "", 0, 0, kMax, "random seed (networks, noise, data order)"));
+  t.add(Option::integer("steps", "", d.steps, 1, kMax, "training length in " + d.step_name + "s").resumable());
+  t.add(Option::choice("device", "", "cpu", {"cpu", "sim", "cuda"},
+                       "where tensors live: the CPU, the SIMT emulator or a CUDA GPU")
+            .resumable());
+  t.add(Option::text("out", "", "runs/<model>", "run folder (checkpoint, metrics, pictures)").not_stored());
+  t.add(Option::integer("log-every", "", d.log_every, 1, kMax, d.step_name + "s between logged losses").resumable());
+  t.add(Option::integer("sample-every", "", d.sample_every, 1, kMax,
+                        d.step_name + "s between snapshots (sample pictures, evaluations)")
+            .resumable());
+  t.add(Option::integer("checkpoint-every", "", d.checkpoint_every, 1, kMax, d.step_name + "s between checkpoints")
+            .resumable());
+  t.add(Option::flag("no-resume", "start afresh even if the run folder has a checkpoint").not_stored());
+  t.add(Option::flag("quiet", "no progress bar or summary").not_stored());
+  for (auto& o : info.options.options()) t.add(o);
+  for (auto& p : info.presets) t.add_preset(p);
+  info.options = std::move(t);
+  return info;
+}
+
+}  // namespace
+
+const std::vector<ModelInfo>& models() {
+  static const std::vector<ModelInfo> all = [] {
+    std::vector<ModelInfo> v;
+    for (ModelInfo (*entry)() : {gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
+      v.push_back(registered(entry()));
+    return v;
+  }();
+  return all;
+}
+
+const ModelInfo& find_model(const std::string& name) {
+  std::string names;
+  for (auto& m : models()) {
+    if (m.name == name) return m;
+    names += (names.empty() ? "" : ", ") + m.name;
+  }
+  DUEL_FAIL("unknown model '", name, "'; available: ", names, " (see `duel list`)");
+}
+
+}  // namespace duel::train
