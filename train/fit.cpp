@@ -78,9 +78,11 @@ Options resolve_run_options(const ModelInfo& info, RunOptions& ro, const std::ma
   return o;
 }
 
-FitResult fit(Run& run) {
-  const ModelInfo& info = find_model(run.options().model);
+FitResult fit(Run& run) { return fit(run, find_model(run.options().model)); }
+
+FitResult fit(Run& run, const ModelInfo& info) {
   RunOptions& ro = run.mutable_options();
+  DUEL_CHECK(ro.model == info.name, "fit: the run is of model '", ro.model, "', the model given is '", info.name, "'");
   const bool resuming = ro.resume && run.has_checkpoint();
   std::map<std::string, std::string> stored;
   if (resuming) {

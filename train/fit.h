@@ -31,6 +31,8 @@ struct FitResult {
 
 // Trains the model named by run.options().model (registry), resuming from the run's folder.
 FitResult fit(Run& run);
+// Trains a model described by `info` (with_common_options applied), registered or not.
+FitResult fit(Run& run, const ModelInfo& info);
 
 // Resolves the run's options against the model's declared ones: the command-line (extra and
 // the non-zero typed fields of RunOptions) win, then `stored` (a resumed checkpoint's), then

@@ -46,11 +46,14 @@ bool parse_finite_double(const std::string& s, double& out) {
 
 namespace {
 
-// The shortest text that reads back as the same double ("0.99", "10", "1e-08").
+// The shortest text that reads back as the same double: plain decimals where they are short
+// ("0.99", "10", "0.0002", "1000000"), else scientific ("1e-08", "1.5e+20").
 std::string format_real(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
+  char fixed[400], general[64];
+  auto f = std::to_chars(fixed, fixed + sizeof fixed, v, std::chars_format::fixed);
+  auto g = std::to_chars(general, general + sizeof general, v);
+  if (f.ec == std::errc() && f.ptr - fixed <= 10) return std::string(fixed, f.ptr);
+  return std::string(general, g.ptr);
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
@@ -372,7 +375,8 @@ std::map<std::string, std::string> parse_arguments(const OptionTable& table, con
         DUEL_CHECK(!inline_value, "--", name, " takes no value");
         value = "1";
       } else if (!inline_value) {
-        DUEL_CHECK(i + 1 < args.size(), "--", name, " needs a value (", o.expected(), ")");
+        DUEL_CHECK(i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0, "--", name, " needs a value (",
+                   o.expected(), ")");
         value = args[++i];
       }
       DUEL_CHECK(!out.count(name), "--", name, " is given twice");

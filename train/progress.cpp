@@ -69,8 +69,12 @@ void ProgressBar::draw(bool force) {
 }
 
 void ProgressBar::print_line(const std::string& text) {
-  if (tty_) std::printf("\r\033[K%s\n", text.c_str());
-  else std::printf("%s\n", text.c_str());
+  if (!tty_) {  // plain lines: the message alone (the next periodic line shows the progress)
+    std::printf("%s\n", text.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  std::printf("\r\033[K%s\n", text.c_str());
   draw(true);
 }
 

@@ -10,8 +10,10 @@ namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
+}  // namespace
+
 // The options of every model, with the model's defaults, followed by the model's own.
-ModelInfo registered(ModelInfo info) {
+ModelInfo with_common_options(ModelInfo info) {
   const RunDefaults& d = info.defaults;
   OptionTable t;
   t.add(Option::integer("seed", "", 0, 0, kMax, "random seed (networks, noise, data order)"));
@@ -34,13 +36,11 @@ ModelInfo registered(ModelInfo info) {
   return info;
 }
 
-}  // namespace
-
 const std::vector<ModelInfo>& models() {
   static const std::vector<ModelInfo> all = [] {
     std::vector<ModelInfo> v;
     for (ModelInfo (*entry)() : {gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
-      v.push_back(registered(entry()));
+      v.push_back(with_common_options(entry()));
     return v;
   }();
   return all;

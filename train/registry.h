@@ -45,6 +45,10 @@ struct ModelInfo {
 };
 
 const std::vector<ModelInfo>& models();
+// `info` with the common options put in front of its own and its presets added: what models()
+// does to each entry. For models outside the registry (an embedding program's own, tests),
+// trained with fit(run, info).
+ModelInfo with_common_options(ModelInfo info);
 const ModelInfo& find_model(const std::string& name);  // throws listing the valid names
 
 }  // namespace duel::train

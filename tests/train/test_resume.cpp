@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "train/fit.h"
@@ -113,6 +114,17 @@ TEST_CASE("a run of the duel command killed with SIGKILL resumes from its last c
   }
   REQUIRE(read_checkpoint_meta(b + "/checkpoint.duel")["step"] == std::to_string(step + 20));
   require_same(final_state(a), final_state(b));
+  // the lines the killed run logged past its checkpoint were dropped on resume: the resumed
+  // run's log equals the uninterrupted run's
+  auto loss_lines = [](const std::string& dir) {
+    std::ifstream in(dir + "/metrics.jsonl");
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);)
+      if (l.find("loss_D") != std::string::npos) out.push_back(l);
+    return out;
+  };
+  CHECK(loss_lines(b) == loss_lines(a));
+  CHECK(loss_lines(a).size() == size_t((step + 20) / 5 + ((step + 20) % 5 != 0)));  // every 5th and the last
   std::filesystem::remove_all(a);
   std::filesystem::remove_all(b);
 }
