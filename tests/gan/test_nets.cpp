@@ -1,0 +1,94 @@
+// The zoo's shared networks (gan/nets.h) and data helpers (gan/data.h): shapes, the
+// identities their definitions imply, and clear errors for inputs they cannot take.
+#include <catch2/catch.hpp>
+
+#include "duel.h"
+#include "gan/data.h"
+#include "gan/nets.h"
+#include "nn/nn.h"
+
+using namespace duel;
+using Catch::Contains;
+
+TEST_CASE("gan nets: DCGAN pair shapes", "[gan][nets]") {
+  NoGradGuard ng;
+  auto G = gan::dcgan_generator(100);
+  auto D = gan::dcgan_discriminator(/*sigmoid=*/false, /*batchnorm=*/true);
+  Tensor x = (*G)(randn({3, 100, 1, 1}));
+  CHECK(x.sizes() == Shape{3, 1, 28, 28});
+  CHECK((*D)(x).sizes() == Shape{3, 1});
+  CHECK(amax(abs(x)).item() <= 1.0);  // tanh output
+}
+
+TEST_CASE("gan nets: a residual block with a zero body is the identity", "[gan][nets]") {
+  gan::ResidualBlock block(4, gan::Norm::kInstance);
+  Tensor x = randn({2, 4, 6, 6});
+  {
+    NoGradGuard ng;
+    CHECK(block(x).sizes() == x.sizes());
+    for (Tensor& p : block.parameters()) p.fill_(0.0);
+    CHECK(allclose(block(x), x, 0, 0));
+  }
+}
+
+TEST_CASE("gan nets: U-Net shapes, skip connections and the size check", "[gan][nets]") {
+  gan::UNet unet(3, 2, /*base=*/4, /*depth=*/4);
+  Tensor x = randn({2, 3, 32, 32}).requires_grad_();
+  Tensor y = unet(x);
+  CHECK(y.sizes() == Shape{2, 2, 32, 32});
+  y.sum().backward();
+  REQUIRE(x.grad().defined());
+  CHECK(sum(abs(x.grad())).item() > 0);
+  CHECK_THROWS_WITH(unet(randn({1, 3, 28, 28})),
+                    Contains("UNet: expected input [N, C, H, W] with H and W divisible by 2^depth = 16, got [1, 3, 28, 28]"));
+  gan::UNet shallow(1, 1, 4, 1);
+  CHECK(shallow(randn({1, 1, 8, 8})).sizes() == Shape{1, 1, 8, 8});
+}
+
+TEST_CASE("gan nets: PatchGAN gives one logit per patch (pix2pix: 256 -> 30x30)", "[gan][nets]") {
+  NoGradGuard ng;
+  auto d = gan::patchgan_discriminator(3, 4, 3);
+  CHECK((*d)(randn({2, 3, 64, 64})).sizes() == Shape{2, 1, 6, 6});
+  auto d1 = gan::patchgan_discriminator(1, 4, 1);
+  CHECK((*d1)(randn({1, 1, 32, 32})).sizes() == Shape{1, 1, 14, 14});
+}
+
+TEST_CASE("gan nets: the autoencoder discriminator's energy is its reconstruction error", "[gan][nets]") {
+  gan::AutoencoderDiscriminator D(8, 4, gan::AutoencoderDiscriminator::Activation::kELU, /*batchnorm=*/false);
+  NoGradGuard ng;
+  Tensor x = rand({3, 1, 28, 28}) * 2.0 - 1.0;
+  CHECK(D.encode(x).sizes() == Shape{3, 8});
+  Tensor r = D(x);
+  CHECK(r.sizes() == x.sizes());
+  Tensor e = D.energy(x), e1 = D.energy(x, /*l1=*/true);
+  REQUIRE(e.sizes() == Shape{3});
+  auto rv = r.contiguous().to_vector<double>(), xv = x.contiguous().to_vector<double>();
+  for (int64_t i = 0; i < 3; ++i) {
+    double sq = 0, ab = 0;
+    for (int64_t j = 0; j < 784; ++j) {
+      double d = rv[i * 784 + j] - xv[i * 784 + j];
+      sq += d * d;
+      ab += std::abs(d);
+    }
+    CHECK(e.to_vector<double>()[i] == Approx(sq / 784).epsilon(1e-5));
+    CHECK(e1.to_vector<double>()[i] == Approx(ab / 784).epsilon(1e-5));
+  }
+  CHECK_THROWS_WITH(D.encode(randn({1, 1, 32, 32})), Contains("expected images [N, 1, 28, 28], got [1, 1, 32, 32]"));
+}
+
+TEST_CASE("gan data: a labelled subset has per_class images of each class, fixed by its seed", "[gan][data]") {
+  ImageDataset ds;
+  ds.images = randn({100, 1, 28, 28});
+  std::vector<int64_t> labels(100);
+  for (int i = 0; i < 100; ++i) labels[i] = (i * 7) % 10;
+  ds.labels = from_vector(labels, {100}, TensorOptions(kInt64));
+  ImageDataset a = gan::labelled_subset(ds, 3, 11), b = gan::labelled_subset(ds, 3, 11), c = gan::labelled_subset(ds, 3, 12);
+  REQUIRE(a.size() == 30);
+  std::vector<int> count(10, 0);
+  for (int64_t y : a.labels.to_vector<int64_t>()) ++count[y];
+  CHECK(count == std::vector<int>(10, 3));
+  CHECK(allclose(a.images, b.images, 0, 0));
+  const bool same = a.labels.to_vector<int64_t>() == c.labels.to_vector<int64_t>() && allclose(a.images, c.images, 0, 0);
+  CHECK_FALSE(same);
+  CHECK_THROWS_WITH(gan::labelled_subset(ds, 11, 1), Contains("class 0 has only 10 images, 11 asked for"));
+}
