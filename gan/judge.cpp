@@ -61,8 +61,9 @@ class Judge : public train::Model {
     std::map<std::string, Tensor> weights;
     for (auto& [k, t] : judge->state_dict()) weights["judge." + k] = t;
     save_checkpoint(run.path("judge.duel"), weights, {{"model", "judge"}, {"test_accuracy", std::to_string(acc)}});
-    std::printf("judge test accuracy: %.2f%%; weights in %s (copy to %s to use them in `duel eval`)\n", 100 * acc,
-                run.path("judge.duel").c_str(), kJudgePath);
+    if (!run.options().quiet)
+      std::printf("judge test accuracy: %.2f%%; weights in %s (copy to %s to use them in `duel eval`)\n", 100 * acc,
+                  run.path("judge.duel").c_str(), kJudgePath);
   }
 
   void evaluate(Run&, const train::EvalRequest&) override {

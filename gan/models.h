@@ -1,6 +1,7 @@
 // The GAN models of the survey, one file each; this header is their index (the registry in
 // train/registry.cpp lists the entry functions; `duel list` prints them).
 //
+//   vae       2.1    Kingma and Welling 2014     gan/vae.cpp
 //   gan       3.1.1  Goodfellow et al. 2014      gan/gan.cpp
 //   wgan      3.2.2  Arjovsky et al. 2017        gan/wgan.cpp
 //   wgan-gp   3.2.3  Gulrajani et al. 2017       gan/wgan_gp.cpp
@@ -17,6 +18,7 @@ namespace duel::gan {
 // Iterations between checkpoints when --checkpoint-every is not given (the GANs).
 constexpr int64_t kCheckpointEvery = 200;
 
+train::ModelInfo vae_model();
 train::ModelInfo gan_model();
 train::ModelInfo wgan_model();
 train::ModelInfo wgan_gp_model();

@@ -39,7 +39,7 @@ ModelInfo with_common_options(ModelInfo info) {
 const std::vector<ModelInfo>& models() {
   static const std::vector<ModelInfo> all = [] {
     std::vector<ModelInfo> v;
-    for (ModelInfo (*entry)() : {gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
+    for (ModelInfo (*entry)() : {gan::vae_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
       v.push_back(with_common_options(entry()));
     return v;
   }();
