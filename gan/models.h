@@ -5,6 +5,8 @@
 //   gan       3.1.1  Goodfellow et al. 2014      gan/gan.cpp
 //   wgan      3.2.2  Arjovsky et al. 2017        gan/wgan.cpp
 //   wgan-gp   3.2.3  Gulrajani et al. 2017       gan/wgan_gp.cpp
+//   ebgan     3.4.1  Zhao et al. 2017            gan/ebgan.cpp
+//   began     3.4.2  Berthelot et al. 2017       gan/began.cpp
 //   dcgan     4.1.1  Radford et al. 2016         gan/dcgan.cpp
 //   judge     -      the evaluation classifier   gan/judge.cpp
 //
@@ -22,7 +24,12 @@ train::ModelInfo vae_model();
 train::ModelInfo gan_model();
 train::ModelInfo wgan_model();
 train::ModelInfo wgan_gp_model();
+train::ModelInfo ebgan_model();
+train::ModelInfo began_model();
 train::ModelInfo dcgan_model();
 train::ModelInfo judge_model();
+
+// EBGAN's pull-away term of codes [N, d]: the mean squared cosine similarity of distinct pairs.
+Tensor pull_away_term(const Tensor& codes);
 
 }  // namespace duel::gan

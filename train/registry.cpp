@@ -39,7 +39,9 @@ ModelInfo with_common_options(ModelInfo info) {
 const std::vector<ModelInfo>& models() {
   static const std::vector<ModelInfo> all = [] {
     std::vector<ModelInfo> v;
-    for (ModelInfo (*entry)() : {gan::vae_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
+    // in the survey's order; the judge (not a survey model) last
+    for (ModelInfo (*entry)() : {gan::vae_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::ebgan_model,
+                                 gan::began_model, gan::dcgan_model, rl::dqn_model, gan::judge_model})
       v.push_back(with_common_options(entry()));
     return v;
   }();

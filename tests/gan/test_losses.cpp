@@ -7,6 +7,7 @@
 
 #include "duel.h"
 #include "gan/losses.h"
+#include "gan/models.h"
 #include "nn/nn.h"
 
 using namespace duel;
@@ -35,6 +36,15 @@ TEST_CASE("gan losses: hand-derived values", "[gan][losses]") {
   CHECK(gan::least_squares_d_loss(vec({1, 0}), vec({0, 1})).item() == Approx(0.5));
   CHECK(gan::least_squares_g_loss(vec({0, 1})).item() == Approx(0.25));
   CHECK(gan::least_squares_d_loss(vec({1}), vec({-1}), -1, 1).item() == Approx(0.0));
+}
+
+TEST_CASE("ebgan: the pull-away term is the mean squared cosine of distinct pairs", "[gan][losses]") {
+  // codes (1,0), (0,1), (2,2): cosines 0, 1/sqrt2, 1/sqrt2 -> squares 0, 1/2, 1/2 over 3 pairs
+  Tensor s = from_vector(std::vector<double>{1, 0, 0, 1, 2, 2}, {3, 2}, TensorOptions(kFloat64));
+  CHECK(gan::pull_away_term(s).item() == Approx(1.0 / 3.0));
+  Tensor same = from_vector(std::vector<double>{1, 1, 3, 3}, {2, 2}, TensorOptions(kFloat64));
+  CHECK(gan::pull_away_term(same).item() == Approx(1.0));  // identical directions
+  CHECK_THROWS_WITH(gan::pull_away_term(zeros({1, 4})), Catch::Contains("expected codes [N >= 2, d], got [1, 4]"));
 }
 
 TEST_CASE("gan::gradient_penalty: value and parameter gradients match finite differences", "[gan][gp]") {
