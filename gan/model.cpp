@@ -96,8 +96,9 @@ void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
   if (r.n <= 0) r.n = 2000;
   Generator gen(seed + 12345);
   Tensor fake = sample(r.n, gen);
-  std::printf("run %s (model %s, step %s)\n", run.dir().c_str(), run.options().model.c_str(),
-              read_checkpoint_meta(run.path("checkpoint.duel"))["step"].c_str());
+  auto meta = read_checkpoint_meta(run.path("checkpoint.duel"));
+  std::printf("run %s (model %s, step %s, %s CPU seconds of training)\n", run.dir().c_str(),
+              run.options().model.c_str(), meta["step"].c_str(), meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
   if (fake.dim() == 4) {
     auto judge = load_judge(r.judge_path);
     ImageDataset test = load_fashion_mnist("test", "", true, r.n);

@@ -1,6 +1,7 @@
 #include "train/fit.h"
 
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 
 #include "train/progress.h"
@@ -101,7 +102,13 @@ FitResult fit(Run& run, const ModelInfo& info) {
   Checkpointable state;
   model->state(state);
   int64_t start = 0;
-  if (resuming) start = run.load_checkpoint_into(state);
+  std::map<std::string, std::string> meta;
+  if (resuming) start = run.load_checkpoint_into(state, &meta);
+  // CPU seconds spent on the run so far, over all its sessions (kept in the checkpoint's metadata)
+  double cpu_before = 0;
+  if (meta.count("cpu_seconds")) parse_finite_double(meta["cpu_seconds"], cpu_before);
+  const std::clock_t cpu_start = std::clock();
+  auto cpu_seconds = [&] { return cpu_before + double(std::clock() - cpu_start) / CLOCKS_PER_SEC; };
   DUEL_CHECK(start <= ro.steps || !resuming, info.name, ": the run in '", ro.out_dir, "' is at ", info.defaults.step_name,
              " ", start, ", past --steps ", ro.steps, "; give a larger --steps to train further");
   run.open_for_training(options.serialize(), start);
@@ -119,7 +126,7 @@ FitResult fit(Run& run, const ModelInfo& info) {
                at, "; the last good checkpoint",
                last_checkpoint >= 0 ? " (" + std::to_string(last_checkpoint) + ")" : std::string(" (none)"),
                " is kept in ", run.path("checkpoint.duel"));
-    run.save_checkpoint(state, at);
+    run.save_checkpoint(state, at, {{"cpu_seconds", std::to_string(cpu_seconds())}});
     last_checkpoint = at;
   };
 
@@ -151,6 +158,7 @@ FitResult fit(Run& run, const ModelInfo& info) {
   }
   if (last_checkpoint != step) checkpoint(step);
   if (bar) bar->finish();
+  if (step >= ro.steps) run.log_metrics(step, {{"cpu_seconds", cpu_seconds()}});
   const bool completed = step >= ro.steps;
   if (!model->plotted().empty()) run.plot_metrics(model->plotted());
   model->finish(run, completed);
