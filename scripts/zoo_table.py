@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The zoo's results table, built from the committed run records in docs/runs/<name>/
+(command.txt, config.txt, metrics.jsonl, eval.txt; written by scripts/record_run.sh).
+
+    python3 scripts/zoo_table.py            # prints the Markdown table
+    python3 scripts/zoo_table.py --update   # rewrites the table between the markers in docs/results.md
+
+Runs of one model and configuration that differ only in --seed are grouped: the table shows
+the mean and, with several seeds, the spread (sample standard deviation) and the seed count.
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS = os.path.join(ROOT, "docs", "runs")
+RESULTS = os.path.join(ROOT, "docs", "results.md")
+BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- zoo-table: end -->"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def record(name):
+    d = os.path.join(RUNS, name)
+    config = {}
+    for line in read(os.path.join(d, "config.txt")).splitlines():
+        if " = " in line:
+            k, v = line.split(" = ", 1)
+            config[k] = v
+    metrics = [json.loads(l) for l in read(os.path.join(d, "metrics.jsonl")).splitlines() if l.strip()]
+    ev = read(os.path.join(d, "eval.txt"))
+    out = {"name": name, "config": config, "command": read(os.path.join(d, "command.txt")).strip()}
+    m = re.search(r"^FCD\s+([-\d.]+)\s+([-\d.]+)", ev, re.M)
+    if m:
+        out["fcd"], out["fcd_real"] = float(m.group(1)), float(m.group(2))
+    m = re.search(r"^classifier score\s+([-\d.]+)\s+([-\d.]+)", ev, re.M)
+    if m:
+        out["cs"], out["cs_real"] = float(m.group(1)), float(m.group(2))
+    m = re.search(r"^test ELBO\s+([-\d.]+)", ev, re.M)
+    if m:
+        out["elbo"] = float(m.group(1))
+    m = re.search(r"^test log p\(x\) >=\s+([-\d.]+).*k = (\d+)", ev, re.M)
+    if m:
+        out["iw"], out["iw_k"] = float(m.group(1)), int(m.group(2))
+    m = re.search(r"([\d.]+) CPU seconds of training", ev)
+    cpu = [r["cpu_seconds"] for r in metrics if "cpu_seconds" in r]
+    if cpu:
+        out["cpu_min"] = cpu[-1] / 60
+    elif m:
+        out["cpu_min"] = float(m.group(1)) / 60
+    m = re.search(r"#\s*.*?([\d.]+) min wall", out["command"])
+    if m and "cpu_min" not in out:
+        out["wall_min"] = float(m.group(1))
+    return out
+
+
+def fmt(values, digits=1):
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    mean = statistics.mean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f} ({len(values)} seeds)"
+
+
+def table():
+    names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "eval.txt")))
+    groups = {}
+    for n in names:
+        r = record(n)
+        key = tuple(sorted((k, v) for k, v in r["config"].items() if k not in ("seed", "log-every", "sample-every",
+                                                                                "checkpoint-every", "device")))
+        groups.setdefault(key, []).append(r)
+    rows = ["| model | settings | iterations | FCD (real: {fr}) | classifier score (real: {cr}) | other | CPU min | runs |",
+            "|---|---|---|---|---|---|---|---|"]
+    fcd_real = cs_real = None
+    for key, rs in sorted(groups.items(), key=lambda kv: kv[1][0]["config"].get("model", "")):
+        c = dict(key)
+        model = c.get("model", "?")
+        skip = {"model", "steps", "seed", "data"}
+        settings = ", ".join(f"{k} {v}" for k, v in c.items() if k not in skip and k in interesting(model))
+        other = []
+        if any("elbo" in r for r in rs):
+            other.append("test ELBO " + fmt([r.get("elbo") for r in rs]) + " nats")
+        if any("iw" in r for r in rs):
+            other.append(f"L_{rs[0]['iw_k']} " + fmt([r.get("iw") for r in rs]) + " nats")
+        cpu = fmt([r.get("cpu_min") for r in rs])
+        if not cpu and any("wall_min" in r for r in rs):
+            cpu = "wall " + fmt([r.get("wall_min") for r in rs])
+        fcd_real = fcd_real or next((r["fcd_real"] for r in rs if "fcd_real" in r), None)
+        cs_real = cs_real or next((r["cs_real"] for r in rs if "cs_real" in r), None)
+        rows.append(f"| `{model}` | {settings} | {c.get('steps', '')} | {fmt([r.get('fcd') for r in rs])} | "
+                    f"{fmt([r.get('cs') for r in rs], 2)} | {'; '.join(other)} | {cpu} | "
+                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    rows[0] = rows[0].format(fr=f"{fcd_real:.1f}" if fcd_real else "?", cr=f"{cs_real:.2f}" if cs_real else "?")
+    return "\n".join(rows) + "\n"
+
+
+def interesting(model):
+    # the options that distinguish configurations of a model in the table
+    return {"wgan": {"n-critic", "clip", "lr"}, "ebgan": {"margin", "lambda-pt"}, "began": {"gamma", "lambda-k"},
+            "vae": {"z-dim", "hidden"}}.get(model, set())
+
+
+def main():
+    t = table()
+    if "--update" not in sys.argv:
+        sys.stdout.write(t)
+        return
+    text = read(RESULTS)
+    if BEGIN not in text:
+        sys.exit(f"{RESULTS} has no '{BEGIN}' marker")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(RESULTS, "w") as f:
+        f.write(head + BEGIN + "\n" + t + END + tail)
+    print(f"updated {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
