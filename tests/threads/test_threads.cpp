@@ -1,0 +1,178 @@
+// The multi-threaded CPU paths. ctest runs the rest of the suite with one OpenMP thread (two
+// tests at a time on two cores), so these tests set the thread count themselves: every CPU
+// kernel with an OpenMP region runs once with 1 thread and once with 4, on sizes above every
+// parallel threshold (kernels/cpu/loops.h, matmul.cpp, reduction.cpp, optim.cpp, random.cpp),
+// forward and backward, and the two must agree (float64; reductions may add in another order,
+// hence a 1e-12 relative tolerance; random streams must be identical). ctest runs them one at
+// a time (RUN_SERIAL, see CMakeLists.txt), so 4 threads never compete with another test.
+#include <omp.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+
+#include "duel.h"
+#include "nn/nn.h"
+
+using namespace duel;
+
+namespace {
+
+class Threads {
+ public:
+  explicit Threads(int n) : prev_(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~Threads() { omp_set_num_threads(prev_); }
+
+ private:
+  int prev_;
+};
+
+const TensorOptions f64(kFloat64);
+
+// Runs `f` with 1 and with 4 threads and compares every tensor it returns.
+void same_with_1_and_4_threads(const std::function<TensorList()>& f, double rtol = 1e-12) {
+  TensorList one, four;
+  {
+    Threads t(1);
+    one = f();
+  }
+  {
+    Threads t(4);
+    REQUIRE(omp_get_max_threads() == 4);
+    four = f();
+  }
+  REQUIRE(one.size() == four.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    INFO("output " << i << " " << shape_str(one[i].sizes()));
+    REQUIRE(one[i].defined());
+    REQUIRE(one[i].sizes() == four[i].sizes());
+    CHECK(allclose(one[i], four[i], rtol, 1e-12));
+  }
+}
+
+// The inputs' gradients of sum(out * w) for a fixed random weighting w.
+TensorList with_grads(const Tensor& out, const TensorList& inputs) {
+  Generator g(99);
+  Tensor w = randn(out.sizes(), TensorOptions(out.dtype()), &g);
+  TensorList grads = autograd::grad({sum(out * w)}, inputs);
+  TensorList r = {out.detach()};
+  for (auto& t : grads) r.push_back(t);
+  return r;
+}
+
+Tensor input(const Shape& s, uint64_t seed) {
+  Generator g(seed);
+  return randn(s, f64, &g).requires_grad_();
+}
+
+}  // namespace
+
+TEST_CASE("threads: elementwise kernels on 2^19 elements", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor a = input({1 << 19}, 1), b = input({1 << 19}, 2);
+    Tensor out = a * b + exp(a * 0.1) - sigmoid(b) / (abs(a) + 1.0);
+    return with_grads(out, {a, b});
+  });
+}
+
+TEST_CASE("threads: reductions over every dim and over all", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor a = input({512, 1024}, 3);
+    Tensor b = input({2, 1 << 19}, 4);  // few outputs, long rows: the reduced dim is split
+    Tensor out = cat({sum(a, {0}), repeat(mean(a, {1}), {2}), amax(a, {0}), sum(b, {1}), sum(a).reshape({1}),
+                      sum(b, {0}).narrow(0, 0, 1000)});
+    return with_grads(out, {a, b});
+  });
+}
+
+TEST_CASE("threads: matmul, batch-parallel and row-parallel", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor a = input({8, 64, 96}, 5), b = input({8, 96, 80}, 6);   // 8 products, one per thread
+    Tensor c = input({256, 192}, 7), d = input({192, 224}, 8);     // one product, rows split
+    Tensor out = cat({matmul(a, b).flatten(), matmul(c, d).flatten()});
+    return with_grads(out, {a, b, c, d});
+  });
+}
+
+TEST_CASE("threads: conv2d and conv_transpose2d, forward, input and weight gradients", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor x = input({16, 8, 24, 24}, 9), w = input({12, 8, 3, 3}, 10), bias = input({12}, 11);
+    Conv2dOptions o;
+    o.set_stride(2).set_padding(1);
+    Tensor y = conv2d(x, w, bias, o);
+    Tensor wt = input({12, 6, 4, 4}, 12);
+    Conv2dOptions ot;
+    ot.set_stride(2).set_padding(1);
+    Tensor z = conv_transpose2d(y, wt, {}, ot);
+    return with_grads(cat({y.flatten(), z.flatten()}), {x, w, bias, wt});
+  });
+}
+
+TEST_CASE("threads: batch norm training forward and backward, running statistics", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor x = input({16, 8, 32, 32}, 13), w = input({8}, 14), b = input({8}, 15);
+    Tensor rm = zeros({8}, f64), rv = ones({8}, f64);
+    Tensor y = batch_norm(x, w, b, rm, rv, /*training=*/true);
+    TensorList r = with_grads(y, {x, w, b});
+    r.push_back(rm.clone());
+    r.push_back(rv.clone());
+    return r;
+  });
+}
+
+TEST_CASE("threads: max and average pooling, forward and backward", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor x = input({16, 16, 32, 32}, 16);
+    Pool2dOptions p;
+    p.kernel = {2, 2};
+    Pool2dOptions q;
+    q.kernel = {3, 3};
+    q.stride = {2, 2};
+    q.padding = {1, 1};
+    Tensor out = cat({max_pool2d(x, p).flatten(), avg_pool2d(x, q).flatten()});
+    return with_grads(out, {x});
+  });
+}
+
+TEST_CASE("threads: gather, index_select, scatter_add and index_add on large tensors", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor a = input({512, 1024}, 17);
+    Generator g(18);
+    Tensor idx = randint(0, 1024, {512, 1024}, &g);
+    Tensor rows = randint(0, 512, {600}, &g);
+    Tensor src = input({600, 1024}, 19);
+    Tensor out = cat({gather(a, 1, idx).flatten(), index_select(a, 0, rows).flatten(),
+                      scatter_add(zeros({512, 1024}, f64), 1, idx, a).flatten(),
+                      index_add(zeros({512, 1024}, f64), 0, rows, src).flatten()});
+    return with_grads(out, {a, src});
+  });
+}
+
+TEST_CASE("threads: random draws are the same stream with any thread count", "[threads]") {
+  same_with_1_and_4_threads(
+      [] {
+        Generator g(20);
+        return TensorList{rand({1 << 20}, f64, &g), randn({1 << 20}, f64, &g), bernoulli({1 << 20}, 0.3, f64, &g)};
+      },
+      0.0);
+}
+
+TEST_CASE("threads: fused optimizer steps on 2^17 parameters", "[threads]") {
+  same_with_1_and_4_threads([] {
+    TensorList out;
+    for (int kind = 0; kind < 3; ++kind) {
+      Tensor p = input({1 << 17}, 21).detach().requires_grad_();
+      std::unique_ptr<optim::Optimizer> opt;
+      if (kind == 0) opt = std::make_unique<optim::SGD>(std::vector<Tensor>{p}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+      if (kind == 1) opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p}, optim::AdamOptions{.lr = 0.01});
+      if (kind == 2)
+        opt = std::make_unique<optim::RMSprop>(std::vector<Tensor>{p}, optim::RMSpropOptions{.lr = 0.01, .centered = true});
+      for (int step = 0; step < 3; ++step) {
+        opt->zero_grad();
+        sum(p * p * (step + 1.0)).backward();
+        opt->step();
+      }
+      out.push_back(p.detach().clone());
+    }
+    return out;
+  });
+}
