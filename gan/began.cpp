@@ -24,36 +24,32 @@ class Began : public GanModel {
     Generator init_gen(seed + 3);
     G = dcgan_generator(z_dim);
     dcgan_init(*G, init_gen);
-    D = std::make_shared<AutoencoderDiscriminator>(o.integer("code-dim"), 64, AutoencoderDiscriminator::Activation::kELU,
+    D = ae = std::make_shared<AutoencoderDiscriminator>(o.integer("code-dim"), 64, AutoencoderDiscriminator::Activation::kELU,
                                                   /*batchnorm=*/false);
     G->to(device);
     D->to(device);
     const double lr = o.real("lr");
-    opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
-    opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
+    opt_G = adam(*G, lr, 0.5);
+    opt_D = adam(*D, lr, 0.5);
   }
 
   void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *D);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_D);
+    GanModel::state(s);
     s.add("k_t", k_t);
-    add_common_state(s);
   }
 
   void step(int64_t) override {
     Tensor x = data.next();
     Tensor fake = (*G)(noise_batch(m_));
     // ---- D: minimise L(x) - k_t L(G(z_D)) ----
-    Tensor L_x = mean(D->energy(x, /*l1=*/true));
-    Tensor L_fake_D = mean(D->energy(fake.detach(), /*l1=*/true));
+    Tensor L_x = mean(ae->energy(x, /*l1=*/true));
+    Tensor L_fake_D = mean(ae->energy(fake.detach(), /*l1=*/true));
     loss_D = L_x - L_fake_D * k_t;
     opt_D->zero_grad();
     loss_D.backward();
     opt_D->step();
     // ---- G: minimise L(G(z_G)) ----
-    loss_G = mean(D->energy(fake, /*l1=*/true));
+    loss_G = mean(ae->energy(fake, /*l1=*/true));
     opt_G->zero_grad();
     loss_G.backward();
     opt_G->step();
@@ -73,8 +69,7 @@ class Began : public GanModel {
   int64_t m_;
   double gamma, lambda_k;
   double k_t = 0.0, m_global = 0.0;
-  std::shared_ptr<AutoencoderDiscriminator> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
+  std::shared_ptr<AutoencoderDiscriminator> ae;  // D, with its encoder and energy
   Tensor loss_D, loss_G;
 };
 

@@ -28,16 +28,8 @@ class Dcgan : public GanModel {
     G->to(device);
     D->to(device);
     const double lr = o.real("lr"), beta1 = o.real("beta1");
-    opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = lr, .betas = {beta1, 0.999}});
-    opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = lr, .betas = {beta1, 0.999}});
-  }
-
-  void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *D);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_D);
-    add_common_state(s);
+    opt_G = adam(*G, lr, beta1);
+    opt_D = adam(*D, lr, beta1);
   }
 
   void step(int64_t) override {
@@ -66,8 +58,6 @@ class Dcgan : public GanModel {
 
  private:
   int64_t m;
-  std::shared_ptr<nn::Sequential> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
   Tensor loss_D, loss_G, d_real, d_fake;
 };
 

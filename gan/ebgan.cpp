@@ -37,35 +37,27 @@ class Ebgan : public GanModel {
     Generator init_gen(seed + 3);
     G = dcgan_generator(z_dim);
     dcgan_init(*G, init_gen);
-    D = std::make_shared<AutoencoderDiscriminator>(o.integer("code-dim"), 64,
+    D = ae = std::make_shared<AutoencoderDiscriminator>(o.integer("code-dim"), 64,
                                                   AutoencoderDiscriminator::Activation::kLeakyReLU, /*batchnorm=*/true);
     G->to(device);
     D->to(device);
     const double lr = o.real("lr");
-    opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
-    opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
-  }
-
-  void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *D);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_D);
-    add_common_state(s);
+    opt_G = adam(*G, lr, 0.5);
+    opt_D = adam(*D, lr, 0.5);
   }
 
   void step(int64_t) override {
     // ---- D: minimise D(x) + [m - D(G(z))]^+ ----
     Tensor x = data.next();
     Tensor fake = (*G)(noise_batch(m_));
-    Tensor e_real = mean(D->energy(x)), e_fake = mean(D->energy(fake.detach()));
+    Tensor e_real = mean(ae->energy(x)), e_fake = mean(ae->energy(fake.detach()));
     loss_D = e_real + relu(margin - e_fake);
     opt_D->zero_grad();
     loss_D.backward();
     opt_D->step();
     // ---- G: minimise D(G(z)) + lambda_PT f_PT(S) ----
-    Tensor codes = D->encode(fake);
-    Tensor e_gen = mean(mean(pow(D->decode(codes) - fake, 2.0).flatten(1), {1}));
+    Tensor codes = ae->encode(fake);
+    Tensor e_gen = mean(mean(pow(ae->decode(codes) - fake, 2.0).flatten(1), {1}));
     pt = pull_away_term(codes.flatten(1));
     loss_G = e_gen + pt * lambda_pt;
     opt_G->zero_grad();
@@ -87,8 +79,7 @@ class Ebgan : public GanModel {
  private:
   int64_t m_;
   double margin, lambda_pt;
-  std::shared_ptr<AutoencoderDiscriminator> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
+  std::shared_ptr<AutoencoderDiscriminator> ae;  // D, with its encoder and energy
   Tensor loss_D, loss_G, pt;
   double energy_real = 0, energy_fake = 0;
 };

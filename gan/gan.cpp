@@ -30,16 +30,8 @@ class Gan : public GanModel {
     G->to(device);
     D->to(device);
     const double lr = o.real("lr");
-    opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
-    opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = lr, .betas = {0.5, 0.999}});
-  }
-
-  void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *D);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_D);
-    add_common_state(s);
+    opt_G = adam(*G, lr, 0.5);
+    opt_D = adam(*D, lr, 0.5);
   }
 
   void step(int64_t) override {
@@ -68,8 +60,6 @@ class Gan : public GanModel {
 
  private:
   int64_t m, k;
-  std::shared_ptr<nn::Sequential> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
   Tensor loss_D, loss_G;
 };
 

@@ -34,9 +34,17 @@ GanModel::GanModel(const Options& o, int64_t z_dim, bool conv_noise)
   fixed_z_ = sample_noise(data.is_image() ? 64 : 1000, z_dim, fixed_gen, device, conv_noise);
 }
 
-void GanModel::add_common_state(Checkpointable& s) {
+void GanModel::state(Checkpointable& s) {
+  if (G) s.add("G", *G);
+  if (D) s.add("D", *D);
+  if (opt_G) s.add("opt_G", *opt_G);
+  if (opt_D) s.add("opt_D", *opt_D);
   s.add("noise", noise);
   data.add_to(s);
+}
+
+std::unique_ptr<optim::Optimizer> GanModel::adam(nn::Module& m, double lr, double beta1, double beta2) {
+  return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = lr, .betas = {beta1, beta2}});
 }
 
 double GanModel::snapshot_fcd() {

@@ -21,6 +21,9 @@ using train::Run;
 
 class GanModel : public train::Model {
  public:
+  // Registers G, D, opt_G, opt_D (those that are set), G's noise stream and the data source;
+  // a model with more state overrides it and calls GanModel::state first.
+  void state(Checkpointable& s) override;
   Metrics snapshot(Run& run, int64_t step) override;
   Tensor sample(int64_t n, Generator& gen) override;
   void evaluate(Run& run, const train::EvalRequest& request) override;
@@ -30,8 +33,8 @@ class GanModel : public train::Model {
   // Reads --seed, --device, --data and --batch; the noise is z ~ N(0, I) of `z_dim`
   // ([n, z_dim, 1, 1] when `conv_noise`, for convolutional generators).
   GanModel(const Options& o, int64_t z_dim, bool conv_noise);
-  // Registers G's noise stream and the data source; a model adds its networks and optimizers.
-  void add_common_state(Checkpointable& s);
+  // Adam over a module's parameters (the optimizer of most GANs).
+  static std::unique_ptr<optim::Optimizer> adam(nn::Module& m, double lr, double beta1, double beta2 = 0.999);
   Tensor noise_batch(int64_t n) { return sample_noise(n, z_dim, noise, device, conv_noise); }
   // For toy data: a field drawn under the points (e.g. the critic's values); none by default.
   virtual Tensor field_on_grid(const Tensor& points) {
@@ -49,7 +52,9 @@ class GanModel : public train::Model {
   bool conv_noise;
   DataSource data;
   Generator noise;
-  std::shared_ptr<nn::Module> G;  // set by the derived constructor
+  // The two players and their optimizers, set by the derived constructor.
+  std::shared_ptr<nn::Module> G, D;
+  std::unique_ptr<optim::Optimizer> opt_G, opt_D;
 
  private:
   Tensor fixed_z_;

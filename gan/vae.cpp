@@ -72,7 +72,8 @@ class Vae : public GanModel {
     s.add("decoder", *decoder);
     s.add("opt", *opt);
     s.add("binarize", binarize);
-    add_common_state(s);
+    s.add("noise", noise);
+    data.add_to(s);
   }
 
   void step(int64_t) override {

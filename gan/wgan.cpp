@@ -40,7 +40,7 @@ class Wgan : public GanModel {
     manual_seed(seed);
     const bool image = data.is_image();
     G = image ? dcgan_generator(z_dim) : mlp(z_dim, 512, 2, 3);
-    f = image ? dcgan_discriminator(/*sigmoid=*/false, o.boolean("critic-bn")) : mlp(2, 512, 1, 3);
+    D = f = image ? dcgan_discriminator(/*sigmoid=*/false, o.boolean("critic-bn")) : mlp(2, 512, 1, 3);
     if (image) {
       Generator init_gen(seed + 3);
       dcgan_init(*G, init_gen);
@@ -50,17 +50,10 @@ class Wgan : public GanModel {
     f->to(device);
     const double alpha = o.real("lr");
     opt_G = std::make_unique<optim::RMSprop>(G->parameters(), optim::RMSpropOptions{.lr = alpha});
-    opt_f = std::make_unique<optim::RMSprop>(f->parameters(), optim::RMSpropOptions{.lr = alpha});
+    opt_D = std::make_unique<optim::RMSprop>(f->parameters(), optim::RMSpropOptions{.lr = alpha});
     clip_weights();
   }
 
-  void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *f);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_f);
-    add_common_state(s);
-  }
 
   void step(int64_t generator_step) override {
     const bool burst = critic_burst && (generator_step < 25 || generator_step % 500 == 0);
@@ -74,9 +67,9 @@ class Wgan : public GanModel {
       Tensor f_real = (*f)(x), f_fake = (*f)(fake);
       // ascend 1/m sum f_w(x) - 1/m sum f_w(g(z)): descend its negative
       loss_D = wasserstein_d_loss(f_real, f_fake);
-      opt_f->zero_grad();
+      opt_D->zero_grad();
       loss_D.backward();
-      opt_f->step();
+      opt_D->step();
       clip_weights();  // w <- clip(w, -c, c)
     }
     // theta <- theta - alpha RMSProp(-grad_theta 1/m sum f_w(g_theta(z)))
@@ -104,8 +97,7 @@ class Wgan : public GanModel {
   int64_t m, n_critic;
   double c;
   bool critic_burst;
-  std::shared_ptr<nn::Sequential> f;  // the critic f_w
-  std::unique_ptr<optim::RMSprop> opt_G, opt_f;
+  std::shared_ptr<nn::Sequential> f;  // the critic f_w (= D)
   Tensor loss_D, loss_G;
 };
 

@@ -39,17 +39,13 @@ class WganGp : public GanModel {
     G->to(device);
     D->to(device);
     const double alpha = o.real("lr"), beta1 = o.real("beta1"), beta2 = o.real("beta2");
-    opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = alpha, .betas = {beta1, beta2}});
-    opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = alpha, .betas = {beta1, beta2}});
+    opt_G = adam(*G, alpha, beta1, beta2);
+    opt_D = adam(*D, alpha, beta1, beta2);
   }
 
   void state(Checkpointable& s) override {
-    s.add("G", *G);
-    s.add("D", *D);
-    s.add("opt_G", *opt_G);
-    s.add("opt_D", *opt_D);
+    GanModel::state(s);
     s.add("eps", eps_gen);
-    add_common_state(s);
   }
 
   void step(int64_t) override {
@@ -89,8 +85,6 @@ class WganGp : public GanModel {
   int64_t m, n_critic;
   double lambda;
   Generator eps_gen;
-  std::shared_ptr<nn::Sequential> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
   Tensor loss_D, loss_G, w_dist, gp;
 };
 
