@@ -12,17 +12,34 @@
 namespace duel::sim {
 
 // ---------------------------------------------------------------- configuration ----
+// Setting of a checking mode: Auto follows the schedule (on exactly when schedule_seed is
+// non-zero, i.e. in the checking runs of the tests, and off under a debugger).
+enum class Check : int8_t { Auto = -1, Off = 0, On = 1 };
+
 struct Options {
   // 0: threads of a block run in index order and blocks in grid order (deterministic).
   // Non-zero: the order in which a block's threads run between barriers, the wake-up
   // order after warp collectives and the order of blocks are shuffled from this seed
   // (reproducible for a given seed and sequence of launches).
   uint64_t schedule_seed = 0;
-  // Fill fresh device buffers (device_malloc) and, at every block start, the block's
-  // dynamic shared memory with 0xFF bytes (NaN as float/double/half, -1 as int), and
-  // return all-ones for a shuffle whose source lane does not take part. Static
-  // __shared__ arrays are not poisoned (see sim.h).
+  // Fill fresh device buffers (device_malloc) and, in every block, its dynamic shared
+  // memory (at block start) and its static __shared__ variables (when the first thread
+  // of the block passes their declaration) with 0xFF bytes (NaN as float/double/half, -1
+  // as int), and return all-ones for a shuffle whose source lane does not take part.
   bool poison = false;
+  // Race detector (kernels/sim/checks.h): every byte of shared memory and of the device
+  // buffers a kernel's arguments point to that a CUDA thread changes is attributed to that
+  // thread; two threads changing the same byte without a __syncthreads() between them
+  // (or from two blocks of one launch) is a KernelError, unless both used atomics.
+  // Catches lost updates (a non-atomic `+=` where several threads hit one element).
+  // While on, blocks run on one OS thread (worker_threads is ignored).
+  Check race_check = Check::Auto;
+  // Warp run-ahead schedule: in blocks 0, 3, 6, ... (rotated by the seed) warps run one
+  // after another in ascending order, each as far as it can get (through any number of
+  // warp collectives, up to the next __syncthreads()), in blocks 1, 4, 7, ... in
+  // descending order; the other blocks keep the thread-level schedule. Exposes a warp that
+  // overwrites shared memory another warp has not read yet (a missing trailing barrier).
+  Check run_ahead = Check::Auto;
   // OS threads that run blocks in parallel; 0 = std::thread::hardware_concurrency()
   // (at most 16); 1 = every block runs on the launching thread (easiest under gdb).
   int worker_threads = 0;
@@ -35,12 +52,18 @@ struct Options {
 };
 
 // Defaults come from Options{} overridden by the environment variables
-// DUEL_SIM_SEED, DUEL_SIM_POISON (0/1), DUEL_SIM_WORKERS, DUEL_SIM_STACK (bytes).
+// DUEL_SIM_SEED, DUEL_SIM_POISON (0/1), DUEL_SIM_WORKERS, DUEL_SIM_STACK (bytes),
+// DUEL_SIM_RACECHECK and DUEL_SIM_RUNAHEAD (0 / 1 / auto).
 Options options();
 void set_options(const Options& o);
 void set_schedule_seed(uint64_t seed);
 void set_poison(bool on);
 void set_worker_threads(int n);
+void set_race_check(Check c);
+void set_run_ahead(Check c);
+// What Check::Auto resolves to under options o.
+bool race_check_on(const Options& o);
+bool run_ahead_on(const Options& o);
 
 // RAII: sets options for a scope and restores the previous ones.
 class ScopedOptions {
@@ -69,6 +92,10 @@ struct Stats {
   uint64_t fiber_switches = 0;   // scheduler -> thread resumptions in fiber mode
   uint64_t barriers = 0;         // __syncthreads() completed (per block)
   uint64_t warp_collectives = 0; // shuffles / votes / __syncwarp completed (per warp)
+  uint64_t race_checked_launches = 0;  // launches run under the race detector
+  uint64_t race_checked_bytes = 0;     // bytes changed by some thread and checked
+  uint64_t run_ahead_blocks = 0;       // blocks run warp after warp (ascending or descending)
+  uint64_t shared_poisoned = 0;        // static __shared__ variables poisoned (per block)
 };
 Stats stats();
 void reset_stats();
@@ -134,6 +161,7 @@ struct LaunchDesc {
   // the packed argument tuple, copied into the kernel's by-value parameters per call.
   void (*invoke)(const void* args) = nullptr;
   const void* args = nullptr;
+  size_t args_size = 0;            // bytes at `args` (the race detector scans them for device pointers)
 };
 // Validates the configuration, then runs every block (throws LaunchError / KernelError).
 void launch(const LaunchDesc& d);

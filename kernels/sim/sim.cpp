@@ -9,6 +9,7 @@
 #include <boost/context/fiber.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -23,14 +24,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/sim/checks.h"
+
 // Built-in variables (declared in sim.h). Per OS thread; fibers never migrate.
 thread_local constinit uint3 threadIdx{0, 0, 0};
 thread_local constinit uint3 blockIdx{0, 0, 0};
 thread_local constinit dim3 blockDim{1, 1, 1};
 thread_local constinit dim3 gridDim{1, 1, 1};
 
+namespace duel::sim::detail {
+thread_local constinit uint64_t shared_stamp = 1;
+}
+
 namespace duel::sim {
 namespace bctx = boost::context;
+namespace checks = detail::checks;
 
 namespace {
 
@@ -97,7 +105,37 @@ Options env_options() {
   if (const char* v = std::getenv("DUEL_SIM_POISON")) o.poison = std::atoi(v) != 0;
   if (const char* v = std::getenv("DUEL_SIM_WORKERS")) o.worker_threads = std::atoi(v);
   if (const char* v = std::getenv("DUEL_SIM_STACK")) o.fiber_stack_bytes = std::strtoull(v, nullptr, 0);
+  auto check = [](const char* var, Check& c) {
+    const char* v = std::getenv(var);
+    if (!v || !*v) return;
+    const std::string s = v;
+    if (s == "auto") c = Check::Auto;
+    else if (s == "0" || s == "off") c = Check::Off;
+    else if (s == "1" || s == "on") c = Check::On;
+    else std::fprintf(stderr, "duel::sim: ignoring %s=%s (expected 0, 1 or auto)\n", var, v);
+  };
+  check("DUEL_SIM_RACECHECK", o.race_check);
+  check("DUEL_SIM_RUNAHEAD", o.run_ahead);
   return o;
+}
+
+// Auto checks stay off under a debugger: the race detector's page faults would stop it.
+bool under_debugger() {
+  static const bool traced = [] {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return false;
+    char line[256];
+    bool t = false;
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "TracerPid:", 10) == 0) t = std::atoi(line + 10) != 0;
+    std::fclose(f);
+    return t;
+  }();
+  return traced;
+}
+bool resolve(Check c, const Options& o) {
+  if (c == Check::Auto) return o.schedule_seed != 0 && !under_debugger();
+  return c == Check::On;
 }
 
 Options get_options() {
@@ -121,12 +159,12 @@ size_t shared_limit(const void* kernel) {
 // -------------------------------------------------------------------- stats ----
 struct GlobalStats {
   std::atomic<uint64_t> kernels{0}, blocks{0}, threads{0}, plain_blocks{0}, fiber_blocks{0}, switches{0},
-      barriers{0}, collectives{0};
+      barriers{0}, collectives{0}, race_launches{0}, race_bytes{0}, run_ahead_blocks{0}, shared_poisoned{0};
 } g_stats;
 
 struct LocalStats {
   uint64_t blocks = 0, threads = 0, plain_blocks = 0, fiber_blocks = 0, switches = 0, barriers = 0,
-           collectives = 0;
+           collectives = 0, run_ahead_blocks = 0, shared_poisoned = 0;
   void flush() {
     g_stats.blocks += blocks;
     g_stats.threads += threads;
@@ -135,6 +173,8 @@ struct LocalStats {
     g_stats.switches += switches;
     g_stats.barriers += barriers;
     g_stats.collectives += collectives;
+    g_stats.run_ahead_blocks += run_ahead_blocks;
+    g_stats.shared_poisoned += shared_poisoned;
     *this = LocalStats{};
   }
 };
@@ -252,11 +292,21 @@ const char* op_name(detail::WarpOp op) {
 
 class Worker;
 
+const checks::FunctionShared kNoShared{};  // a __shared__ site whose variables are unknown
+
 class Block {
  public:
   explicit Block(Worker& w) : w_(w) {}
 
-  void run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shuffle, bool poison, LocalStats& stats);
+  // How the threads of one block are scheduled between barriers.
+  enum class Sched : uint8_t {
+    Threads,    // thread by thread: index order, or a random runnable thread at every pick
+    WarpsUp,    // warp-serial run-ahead: warp 0 runs as far as it can, then warp 1, ...
+    WarpsDown,  // ... the last warp first
+  };
+  void run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shuffle, bool poison, Sched sched,
+           checks::Races* races, LocalStats& stats);
+  void enter_shared(detail::SharedSite& site);
 
   // Called from inside an emulated thread.
   int barrier(detail::BarrierOp op, int pred);
@@ -265,7 +315,7 @@ class Block {
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
-  unsigned order_at(unsigned k) const { return shuffle_ ? order_[k] : k; }
+  unsigned order_at(unsigned k) const { return use_order_ ? order_[k] : k; }
   void set_thread(unsigned i) {
     cur_ = i;
     if (bx_ == n_) {
@@ -297,8 +347,12 @@ class Block {
   void yield() { sched_ = std::move(sched_).resume(); }
   void promote();
   void resume(unsigned i);
+  void make_runnable(unsigned j);
+  bool has_runnable() const { return sched_mode_ == Sched::Threads ? runq_head_ < runq_.size() : nrunnable_ > 0; }
   unsigned pick();
   void quiescent();
+  void end_segment(unsigned i);
+  [[noreturn]] void report_race(const checks::Conflict& c) const;
   void complete_warp(unsigned warp, unsigned mask);
   void drop_fibers() {
     for (auto& t : th_) t.f = bctx::fiber{};
@@ -312,7 +366,17 @@ class Block {
   std::vector<unsigned> order_;
   std::vector<unsigned> warp_exist_;
   bool shuffle_ = false;
+  bool use_order_ = false;  // order_ holds the plain-mode thread order
   bool poison_ = false;
+  Sched sched_mode_ = Sched::Threads;
+  std::vector<std::vector<unsigned>> wq_;  // warp-serial: runnable threads per warp
+  std::vector<size_t> wq_head_;
+  std::vector<unsigned> worder_;           // warp-serial: the order warps take the lead
+  unsigned wcur_ = 0;                      // index into worder_ of the warp running ahead
+  size_t nrunnable_ = 0;
+  checks::Races* races_ = nullptr;         // the race detector, when on
+  std::vector<uint16_t> wsync_;            // per warp: completed __syncwarp()s
+  std::vector<const checks::FunctionShared*> entered_;  // functions whose static shared memory this block set up
   Rng rng_;
   bool fiber_mode_ = false;
   unsigned cur_ = 0, plain_pos_ = 0, ndone_ = 0, promoted_ = 0;
@@ -341,6 +405,17 @@ Worker& this_worker() {
   return *tl_worker;
 }
 
+}  // namespace
+}  // namespace duel::sim
+
+void duel::sim::detail::shared_site_enter(SharedSite& site) {
+  site.stamp = shared_stamp;
+  if (tl_block) tl_block->enter_shared(site);
+}
+
+namespace duel::sim {
+namespace {
+
 Block& current_block(const char* fn) {
   if (!tl_block)
     throw KernelError(std::string("duel::sim: ") + fn + " called outside a kernel launched by the emulator");
@@ -358,6 +433,8 @@ bctx::fiber Block::make_runner() {
                          run_body();
                          th_[i].st = St::Done;
                          ++ndone_;
+                         // (after a promotion this thread's segments end in resume())
+                         if (!fiber_mode_ && races_) end_segment(i);
                          if (fiber_mode_ || err_) break;
                        }
                        return std::move(sched_);
@@ -385,7 +462,18 @@ void Block::promote() {
   for (unsigned k = plain_pos_ + 1; k < n_; ++k) {
     unsigned j = order_at(k);
     th_[j].st = St::Runnable;
+    make_runnable(j);
+  }
+  if (sched_mode_ != Sched::Threads)  // the promoted thread's warp keeps the lead
+    wcur_ = static_cast<unsigned>(std::find(worder_.begin(), worder_.end(), cur_ / 32) - worder_.begin());
+}
+
+void Block::make_runnable(unsigned j) {
+  if (sched_mode_ == Sched::Threads) {
     runq_.push_back(j);
+  } else {
+    wq_[j / 32].push_back(j);
+    ++nrunnable_;
   }
 }
 
@@ -399,20 +487,48 @@ void Block::resume(unsigned i) {
     t.f = make_fiber(i);
   }
   t.f = std::move(t.f).resume();
+  if (races_) end_segment(i);
 }
 
 unsigned Block::pick() {
-  if (shuffle_) {
-    size_t k = runq_head_ + rng_.below(runq_.size() - runq_head_);
-    std::swap(runq_[k], runq_[runq_head_]);
+  if (sched_mode_ == Sched::Threads) {
+    if (shuffle_) {
+      size_t k = runq_head_ + rng_.below(runq_.size() - runq_head_);
+      std::swap(runq_[k], runq_[runq_head_]);
+    }
+    return runq_[runq_head_++];
   }
-  return runq_[runq_head_++];
+  // Warp-serial: the warp in the lead runs until none of its threads can (they wait at a
+  // barrier or have exited); only then does the next warp in worder_ get the lead. Lanes
+  // of one warp interleave at its collectives, in random order when shuffled.
+  const unsigned nw = static_cast<unsigned>(worder_.size());
+  for (unsigned tries = 0; tries < nw; ++tries) {
+    const unsigned w = worder_[wcur_];
+    std::vector<unsigned>& q = wq_[w];
+    size_t& head = wq_head_[w];
+    if (head < q.size()) {
+      if (shuffle_) {
+        size_t k = head + rng_.below(q.size() - head);
+        std::swap(q[k], q[head]);
+      }
+      const unsigned j = q[head++];
+      if (head == q.size()) {
+        q.clear();
+        head = 0;
+      }
+      --nrunnable_;
+      return j;
+    }
+    wcur_ = (wcur_ + 1) % nw;
+  }
+  fail("internal error: no runnable thread");
 }
 
-void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shuffle, bool poison,
-                LocalStats& stats) {
+void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shuffle, bool poison, Sched sched,
+                checks::Races* races, LocalStats& stats) {
   d_ = &d;
   poison_ = poison;
+  races_ = races;
   bidx_ = bidx;
   bx_ = d.block.x;
   by_ = d.block.y;
@@ -425,14 +541,41 @@ void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shu
     t.st = St::NotStarted;
     t.started = false;
   }
-  warp_exist_.assign((n_ + 31) / 32, kFullMask);
+  const unsigned nwarps = (n_ + 31) / 32;
+  warp_exist_.assign(nwarps, kFullMask);
   if (n_ % 32) warp_exist_.back() = (1u << (n_ % 32)) - 1;
-  if (shuffle_) {
-    rng_ = Rng(seed);
-    order_.resize(n_);
-    std::iota(order_.begin(), order_.end(), 0u);
-    for (unsigned k = n_; k > 1; --k) std::swap(order_[k - 1], order_[rng_.below(k)]);
+  sched_mode_ = nwarps > 1 ? sched : Sched::Threads;  // one warp: the same thing
+  use_order_ = shuffle_ || sched_mode_ != Sched::Threads;
+  if (shuffle_) rng_ = Rng(seed);
+  if (sched_mode_ == Sched::Threads) {
+    if (shuffle_) {
+      order_.resize(n_);
+      std::iota(order_.begin(), order_.end(), 0u);
+      for (unsigned k = n_; k > 1; --k) std::swap(order_[k - 1], order_[rng_.below(k)]);
+    }
+  } else {
+    // Plain mode runs the threads warp after warp in the lead order, lanes shuffled.
+    ++stats.run_ahead_blocks;
+    worder_.resize(nwarps);
+    for (unsigned w = 0; w < nwarps; ++w) worder_[w] = sched_mode_ == Sched::WarpsUp ? w : nwarps - 1 - w;
+    order_.clear();
+    for (unsigned w : worder_) {
+      const size_t at = order_.size();
+      for (unsigned i = w * 32; i < std::min(n_, w * 32 + 32); ++i) order_.push_back(i);
+      if (shuffle_)
+        for (size_t k = order_.size() - at; k > 1; --k) std::swap(order_[at + k - 1], order_[at + rng_.below(k)]);
+    }
+    wq_.resize(nwarps);
+    wq_head_.assign(nwarps, 0);
+    for (auto& q : wq_) q.clear();
+    wcur_ = 0;
+    nrunnable_ = 0;
   }
+  wsync_.assign(nwarps, 0);
+  entered_.clear();
+  ++detail::shared_stamp;  // static __shared__ sites are entered afresh
+  if (races_) races_->begin_block(bidx.x + uint64_t{d.grid.x} * (bidx.y + uint64_t{d.grid.y} * bidx.z),
+                                  tl_dynamic_shared, d.dynamic_shared);
   fiber_mode_ = false;
   cur_ = plain_pos_ = ndone_ = 0;
   runq_.clear();
@@ -456,13 +599,15 @@ void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shu
   if (!fiber_mode_) {  // the whole block ran as plain calls
     ++stats.plain_blocks;
     if (err_) std::rethrow_exception(err_);
+    if (races_) races_->end_block();
     return;
   }
   ++stats.fiber_blocks;
+  if (races_ && !err_) end_segment(promoted_);  // its segment up to the barrier / collective
   th_[promoted_].f = std::move(runner);  // empty if the promoted thread already finished
   if (err_) std::rethrow_exception(err_);
   for (;;) {
-    while (runq_head_ < runq_.size()) {
+    while (has_runnable()) {
       resume(pick());
       if (err_) std::rethrow_exception(err_);
     }
@@ -470,6 +615,61 @@ void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shu
     runq_head_ = 0;
     if (ndone_ == n_) break;
     quiescent();
+  }
+  if (races_) races_->end_block();
+}
+
+// The thread i just parked or finished: the race detector attributes what changed since
+// it was resumed to it.
+void Block::end_segment(unsigned i) {
+  checks::Conflict c;
+  if (races_->end_segment(i, wsync_[i / 32], &c)) return;
+  try {
+    report_race(c);
+  } catch (...) {
+    if (!err_) err_ = std::current_exception();
+  }
+}
+
+void Block::report_race(const checks::Conflict& c) const {
+  auto how = [](bool atomic) { return std::string(atomic ? " atomically" : ""); };
+  std::string other = where(c.other_thread);
+  if (c.other_block) {
+    const uint64_t gx = d_->grid.x, gy = d_->grid.y, l = c.other_block_lin;
+    other += " of block " + dim_str(static_cast<unsigned>(l % gx), static_cast<unsigned>((l / gx) % gy),
+                                    static_cast<unsigned>(l / (gx * gy))) +
+             " had" + how(c.other_atomic) + " changed it earlier in this launch (blocks of one launch are not ordered)";
+  } else {
+    other += " had" + how(c.other_atomic) + " changed it since the last __syncthreads()";
+  }
+  fail("data race on " + std::string(c.shared ? "shared" : "global") + " memory: " + where(c.thread) + how(c.atomic) +
+       " changed " + c.region + ", and " + other +
+       ". Unsynchronised writes of one location, e.g. a non-atomic `+=` by several threads, lose updates on a GPU: "
+       "use atomicAdd & co. or order the writes by a barrier");
+}
+
+// The first thread of this block to pass a static __shared__ declaration of a function:
+// poison (Options::poison) and/or race-check (Options::race_check) all of that
+// function's static shared variables, once per block.
+void Block::enter_shared(detail::SharedSite& site) {
+  if (!poison_ && !races_) return;
+  if (!site.info) {
+    site.info = checks::resolve_site(&site);
+    if (!site.info) site.info = &kNoShared;
+  }
+  const auto* f = static_cast<const checks::FunctionShared*>(site.info);
+  if (f->vars.empty()) return;
+  for (const auto* e : entered_)
+    if (e == f) return;  // another declaration of the same function, already done
+  entered_.push_back(f);
+  char* base = reinterpret_cast<char*>(&site);
+  for (const checks::SharedVar& v : f->vars) {
+    char* p = base + v.offset;
+    if (poison_) {
+      std::memset(p, 0xff, v.bytes);
+      ++stats_->shared_poisoned;
+    }
+    if (races_) races_->add_static(p, v.bytes, &v.name);
   }
 }
 
@@ -508,10 +708,12 @@ void Block::quiescent() {
     int count = 0;
     for (auto& t : th_) count += t.pred;
     bar_count_ = count;
+    if (sched_mode_ != Sched::Threads) wcur_ = 0;  // the leading warp leads again
     for (unsigned i = 0; i < n_; ++i) {
       th_[i].st = St::Runnable;
-      runq_.push_back(i);
+      make_runnable(i);
     }
+    if (races_) races_->barrier();
     ++stats_->barriers;
     return;
   }
@@ -583,6 +785,12 @@ uint64_t Block::warp(detail::WarpOp op, unsigned mask, uint64_t value, int arg, 
     }
   }
   if (all) {
+    // A __syncwarp() orders the lanes' memory accesses: what this lane changed before it
+    // belongs before the sync (the others' segments ended when they arrived).
+    if (op == detail::WarpOp::Sync && races_) {
+      end_segment(i);
+      if (err_) std::rethrow_exception(err_);
+    }
     complete_warp(warp, m);  // wakes the others; the last lane carries on
     t.st = St::Running;
   } else {
@@ -671,8 +879,9 @@ void Block::complete_warp(unsigned warp, unsigned m) {
     unsigned j = warp * 32 + l;
     if (j == cur_) continue;
     th_[j].st = St::Runnable;
-    runq_.push_back(j);
+    make_runnable(j);
   }
+  if (lanes[std::countr_zero(m)].op == WarpOp::Sync) ++wsync_[warp];
   ++stats_->collectives;
 }
 
@@ -845,6 +1054,18 @@ void set_worker_threads(int n) {
   o.worker_threads = n;
   set_options(o);
 }
+void set_race_check(Check c) {
+  Options o = options();
+  o.race_check = c;
+  set_options(o);
+}
+void set_run_ahead(Check c) {
+  Options o = options();
+  o.run_ahead = c;
+  set_options(o);
+}
+bool race_check_on(const Options& o) { return resolve(o.race_check, o); }
+bool run_ahead_on(const Options& o) { return resolve(o.run_ahead, o); }
 
 void set_max_dynamic_shared_bytes(const void* kernel, size_t bytes) {
   if (bytes > kMaxSharedOptIn)
@@ -865,11 +1086,16 @@ Stats stats() {
   s.fiber_switches = g_stats.switches.load();
   s.barriers = g_stats.barriers.load();
   s.warp_collectives = g_stats.collectives.load();
+  s.race_checked_launches = g_stats.race_launches.load();
+  s.race_checked_bytes = g_stats.race_bytes.load();
+  s.run_ahead_blocks = g_stats.run_ahead_blocks.load();
+  s.shared_poisoned = g_stats.shared_poisoned.load();
   return s;
 }
 void reset_stats() {
   for (auto* c : {&g_stats.kernels, &g_stats.blocks, &g_stats.threads, &g_stats.plain_blocks, &g_stats.fiber_blocks,
-                  &g_stats.switches, &g_stats.barriers, &g_stats.collectives})
+                  &g_stats.switches, &g_stats.barriers, &g_stats.collectives, &g_stats.race_launches,
+                  &g_stats.race_bytes, &g_stats.run_ahead_blocks, &g_stats.shared_poisoned})
     c->store(0);
 }
 
@@ -922,6 +1148,16 @@ void memset(void* dst, int value, size_t bytes) {
   check_device_range("memset", "destination", dst, bytes);
   if (bytes) std::memset(dst, value, bytes);
 }
+bool checks::device_buffer_of(uintptr_t p, uintptr_t* user, size_t* bytes) {
+  std::lock_guard<std::mutex> lk(g_mem_mutex);
+  uintptr_t start = 0;
+  const Alloc* a = find_alloc(reinterpret_cast<const void*>(p), 1, &start);
+  if (!a) return false;
+  *user = start;
+  *bytes = a->bytes;
+  return true;
+}
+
 bool is_device_pointer(const void* p, size_t bytes) {
   std::lock_guard<std::mutex> lk(g_mem_mutex);
   return find_alloc(p, bytes, nullptr) != nullptr;
@@ -955,6 +1191,8 @@ void launch(const LaunchDesc& d) {
                       "' launched from inside a kernel (dynamic parallelism is not emulated)");
   validate(d);
   const Options o = options();
+  const bool race = race_check_on(o);
+  const bool ahead = run_ahead_on(o);
   std::lock_guard<std::mutex> lk(g_launch_mutex);
   const uint64_t launch_no = g_launch_counter++;
   const uint64_t gx = d.grid.x, gy = d.grid.y, gz = d.grid.z;
@@ -988,6 +1226,34 @@ void launch(const LaunchDesc& d) {
   unsigned workers = o.worker_threads > 0 ? static_cast<unsigned>(o.worker_threads)
                                           : std::min(16u, std::max(1u, std::thread::hardware_concurrency()));
   if (workers > nblocks) workers = static_cast<unsigned>(nblocks);
+  if (race) workers = 1;  // the race detector follows one block at a time
+
+  // Race detector: set up for the launch, torn down on every exit path.
+  static checks::Races* races_obj = new checks::Races();  // used under g_launch_mutex only
+  struct RaceGuard {
+    checks::Races* r;
+    uint64_t before;
+    ~RaceGuard() {
+      if (!r) return;
+      g_stats.race_bytes += r->checked_bytes() - before;
+      r->end_launch();
+    }
+  } race_guard{race ? races_obj : nullptr, races_obj->checked_bytes()};
+  if (race) {
+    races_obj->begin_launch(d);
+    ++g_stats.race_launches;
+  }
+  // Run-ahead: blocks (k + rot) % 3 == 0 warp-serial ascending, == 1 descending, else the
+  // thread-level schedule.
+  const uint64_t rot = shuffle ? launch_seed % 3 : 0;
+  auto sched_of = [&](uint64_t lin) {
+    if (!ahead) return Block::Sched::Threads;
+    switch ((lin + rot) % 3) {
+      case 0: return Block::Sched::WarpsUp;
+      case 1: return Block::Sched::WarpsDown;
+      default: return Block::Sched::Threads;
+    }
+  };
 
   std::atomic<uint64_t> next{0};
   std::atomic<bool> failed{false};
@@ -1010,7 +1276,8 @@ void launch(const LaunchDesc& d) {
         uint3 b{static_cast<unsigned>(lin % gx), static_cast<unsigned>((lin / gx) % gy),
                 static_cast<unsigned>(lin / (gx * gy))};
         if (o.poison && d.dynamic_shared) std::memset(tl_dynamic_shared, 0xff, d.dynamic_shared);
-        w.block.run(d, b, splitmix64(launch_seed ^ splitmix64(lin)), shuffle, o.poison, local);
+        w.block.run(d, b, splitmix64(launch_seed ^ splitmix64(lin)), shuffle, o.poison, sched_of(lin),
+                    race ? races_obj : nullptr, local);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lk2(err_mutex);

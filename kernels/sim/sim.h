@@ -31,10 +31,11 @@
 //
 // __syncthreads(). A thread that arrives parks its fiber and returns to the block's
 // scheduler, which resumes the next runnable thread (index order, or shuffled with a
-// seed). When no thread is runnable: if every thread waits at the barrier, all are
-// released (__syncthreads_count/and/or get the reduced predicate); if some wait while
-// others have exited, or some wait at a barrier while others wait in a warp intrinsic,
-// a KernelError names the kernel, the block and threads on both sides.
+// seed; or warp after warp, see RUN-AHEAD below). When no thread is runnable: if every
+// thread waits at the barrier, all are released (__syncthreads_count/and/or get the
+// reduced predicate); if some wait while others have exited, or some wait at a barrier
+// while others wait in a warp intrinsic, a KernelError names the kernel, the block and
+// threads on both sides.
 //
 // Warp intrinsics (__shfl*_sync, __ballot/__any/__all_sync, __match_*, __reduce_*,
 // __syncwarp). Lanes are numbered by linearised thread index % 32 (x fastest), warps by
@@ -51,15 +52,21 @@
 //
 // Shared memory. `__shared__` expands to `static thread_local`: since a worker OS thread
 // runs one block at a time and all of the block's fibers run on it, a static
-// thread_local is exactly per block (and not per CUDA thread, not global). C++ gives the
-// emulator no handle on these variables, so they are NOT poisoned: a block sees what the
-// previous block on the same worker left (zero at first). Dynamic shared memory
-// (DUEL_DYNAMIC_SHARED) lives in a per-worker arena whose end meets a PROT_NONE page, is
-// refilled with 0xFF bytes at every block start when poison is on, and is limited to
-// 48 KiB unless set_max_dynamic_shared_bytes() (DUEL_SET_MAX_DYNAMIC_SHARED) raised it.
-// Static __shared__ sizes are not known at run time: nvcc (ptxas) rejects > 48 KiB.
-// (An initializer or constructor of a __shared__ variable, which CUDA forbids, would run
-// once per worker, not per block.)
+// thread_local is exactly per block (and not per CUDA thread, not global). The macro
+// puts a site marker in front of the declaration (a per-worker SharedSite and a
+// SharedMark, below): the first time a thread of a block passes it, the emulator finds
+// the enclosing function's static __shared__ variables in the module's symbol table
+// (kernels/sim/checks.h) and, when poison is on, fills them with 0xFF bytes, so a read of
+// a slot no thread of this block wrote gives NaN instead of zero or the previous block's
+// value; the race detector watches them from then on. (Only function-local __shared__
+// variables, and only in a binary with a .symtab; otherwise they keep what the previous
+// block on the worker left, zero at first, and a warning says so once.) Dynamic shared
+// memory (DUEL_DYNAMIC_SHARED) lives in a per-worker arena whose end meets a PROT_NONE
+// page, is refilled with 0xFF bytes at every block start when poison is on, and is
+// limited to 48 KiB unless set_max_dynamic_shared_bytes() (DUEL_SET_MAX_DYNAMIC_SHARED)
+// raised it. Static __shared__ sizes are not known at run time: nvcc (ptxas) rejects
+// > 48 KiB. (An initializer or constructor of a __shared__ variable, which CUDA forbids,
+// would run once per worker, not per block.)
 //
 // Device memory: duel::sim::device_malloc (kernels/sim/runtime.h) puts each buffer's end
 // against a PROT_NONE page, so an out-of-bounds access raises SIGSEGV right at the
@@ -69,6 +76,26 @@
 // Checks of what a GPU rejects (LaunchError): more than 1024 threads per block, blockDim
 // over (1024, 1024, 64), gridDim.x over 2^31-1 or y/z over 65535, a zero dimension,
 // dynamic shared memory over the limit, a launch from inside a kernel.
+//
+// GUARDS against bugs the schedule above hides (Options in runtime.h; all on in the
+// checking runs of the tests, i.e. with a schedule seed):
+//  * RACE DETECTOR (Options::race_check). Threads switch only at barriers and warp
+//    collectives, so a non-atomic `out[i] += v` by several threads never loses an update
+//    here. After every stretch a thread runs between two switches, the emulator compares
+//    shared memory and the device buffers the kernel's arguments point to with a copy
+//    (device pages are read-only until a block first writes them), attributes each
+//    changed byte to that thread, and throws KernelError "data race on global/shared
+//    memory" when a byte was also changed by another thread since the last barrier, or
+//    by another block of the launch, unless both used atomics. Details and limits:
+//    kernels/sim/checks.h. Blocks then run on one OS thread.
+//  * RUN-AHEAD (Options::run_ahead). In blocks 0, 3, 6, ... (the pattern rotated by the
+//    seed) warps run one after another, ascending: warp 0 goes as far as it can (through
+//    any number of shuffles, to the next barrier) before warp 1 starts, and so on; in
+//    blocks 1, 4, 7, ... descending; the rest keep the thread-level schedule. A warp that
+//    leaves a block reduction without its trailing barrier and overwrites the shared slot
+//    another warp has yet to read then gives a wrong result on every seed.
+//  * POISON (Options::poison): device buffers, dynamic and static shared memory, and
+//    shuffles from non-participating lanes (see above and runtime.h).
 //
 // DEBUGGING. Kernels are ordinary C++ functions, so gdb works as usual:
 //   DUEL_SIM_WORKERS=1 gdb --args build/duel_tests "[sim]"
@@ -85,7 +112,10 @@
 // run, so gdb may stop at the same breakpoint in another thread first: put a condition
 // on threadIdx/blockIdx. A backtrace ends in the emulator (std::apply, the fiber entry).
 // Build with -O0 -g (CMAKE_BUILD_TYPE=Debug).
-// Environment: DUEL_SIM_SEED, DUEL_SIM_POISON, DUEL_SIM_WORKERS, DUEL_SIM_STACK.
+// Environment: DUEL_SIM_SEED, DUEL_SIM_POISON, DUEL_SIM_WORKERS, DUEL_SIM_STACK,
+// DUEL_SIM_RACECHECK, DUEL_SIM_RUNAHEAD. The race detector (on with a seed) writes to
+// read-only pages on purpose; Check::Auto turns it off under a debugger; if you force it
+// on there, tell gdb `handle SIGSEGV nostop noprint pass`.
 // Not supported: dynamic parallelism, cooperative groups, __noinline__ (it clashes with
 // libstdc++'s own use of the name), inline PTX, textures, __constant__ symbol copies.
 // ASan/TSan do not understand the fiber switches; run them on the CPU backend instead.
@@ -115,7 +145,18 @@
 #define __host__
 #define __constant__
 #define __managed__
-#define __shared__ static thread_local
+// `__shared__ T x[N];` stays a `static thread_local` (one copy per worker OS thread, hence
+// per block), preceded by a site marker: a per-worker `SharedSite` and an automatic
+// `SharedMark` whose constructor, the first time a thread of a block passes the
+// declaration, lets the emulator poison / race-check the function's static shared
+// variables (see "Shared memory" above; kernels/sim/checks.h). The marker is an
+// initialised local, so a `goto` or `case` label may not jump over a __shared__
+// declaration (declare shared memory at the top of the function, as CUDA code does).
+#define DUEL_SIM_SHARED_SITE_(n)                                                            \
+  static thread_local constinit ::duel::sim::detail::SharedSite duel_sim_shared_site_##n{};  \
+  [[maybe_unused]] const ::duel::sim::detail::SharedMark duel_sim_shared_mark_##n{duel_sim_shared_site_##n};
+#define DUEL_SIM_SHARED_SITE(n) DUEL_SIM_SHARED_SITE_(n)
+#define __shared__ DUEL_SIM_SHARED_SITE(__COUNTER__) static thread_local
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
@@ -188,6 +229,30 @@ enum class BarrierOp : uint8_t { Sync, Count, And, Or };
 __extension__ typedef __int128 int128;
 __extension__ typedef unsigned __int128 uint128;
 
+// Static __shared__ declaration sites (see the __shared__ macro). A SharedSite is per
+// worker OS thread; `stamp` is the worker's block stamp when a thread of the current block
+// last passed the declaration, `info` what kernels/sim/checks.cpp found out about the
+// function's static shared variables (resolved once per site and worker).
+struct SharedSite {
+  uint64_t stamp;
+  const void* info;
+};
+// Bumped by the emulator at every block start on this worker (never 0).
+extern thread_local constinit uint64_t shared_stamp;
+void shared_site_enter(SharedSite& site);
+struct SharedMark {
+  explicit SharedMark(SharedSite& site) {
+    if (site.stamp != shared_stamp) shared_site_enter(site);
+  }
+};
+
+// Atomics tell the race detector which bytes they changed (only while it runs).
+extern thread_local constinit bool atomic_log_on;
+void log_atomic(const void* address, size_t bytes);
+inline void note_atomic(const void* address, size_t bytes) {
+  if (atomic_log_on) log_atomic(address, bytes);
+}
+
 // Implemented in kernels/sim/sim.cpp. Callable only from a kernel being emulated.
 int block_barrier(BarrierOp op, int predicate);
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int arg, int width);
@@ -241,6 +306,7 @@ class Launcher {
       std::apply(pk->kernel, pk->args);
     };
     d.args = &pack;
+    d.args_size = sizeof(pack);
     launch(d);
   }
 
@@ -360,6 +426,7 @@ DUEL_SIM_REDUCE(__reduce_xor_sync, ReduceXor, unsigned)
 // Real atomics: blocks run concurrently on several OS threads.
 #define DUEL_SIM_ATOMIC_RMW(NAME, T, EXPR)                                                \
   inline T NAME(T* address, T val) {                                                      \
+    duel::sim::detail::note_atomic(address, sizeof(T));                                   \
     std::atomic_ref<T> a(*address);                                                       \
     return EXPR;                                                                          \
   }
@@ -388,6 +455,7 @@ DUEL_SIM_ATOMIC_RMW(atomicXor, unsigned long long, a.fetch_xor(val))
 namespace duel::sim::detail {
 template <class T, class F>
 inline T atomic_update(T* address, F f) {  // returns the old value
+  note_atomic(address, sizeof(T));
   std::atomic_ref<T> a(*address);
   T old = a.load(std::memory_order_relaxed);
   while (!a.compare_exchange_weak(old, f(old))) {
@@ -418,6 +486,7 @@ inline unsigned int atomicDec(unsigned int* address, unsigned int val) {
 }
 #define DUEL_SIM_ATOMIC_CAS(T)                                     \
   inline T atomicCAS(T* address, T compare, T val) {               \
+    duel::sim::detail::note_atomic(address, sizeof(T));            \
     std::atomic_ref<T> a(*address);                                \
     a.compare_exchange_strong(compare, val);                       \
     return compare; /* the old value, whether or not it swapped */ \
