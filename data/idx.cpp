@@ -1,7 +1,9 @@
 #include "data/idx.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,47 +34,141 @@ const char* idx_type_name(int code) {
   return "unknown";
 }
 
-bool is_gzip_file(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  unsigned char m[2] = {0, 0};
-  size_t n = std::fread(m, 1, 2, f);
-  std::fclose(f);
-  return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
-}
-
-struct GzCloser {
-  void operator()(gzFile_s* f) const { if (f) gzclose(f); }
+struct FileCloser {
+  void operator()(FILE* f) const { if (f) std::fclose(f); }
 };
 
-// Reads up to n bytes; returns the count. Throws on a decompression error (corrupt or truncated
-// gzip stream).
-size_t gz_read(gzFile f, void* dst, size_t n, const std::string& path, bool gz, const char* what) {
-  size_t got = 0;
-  char* p = static_cast<char*>(dst);
-  while (got < n) {
-    unsigned chunk = (unsigned)std::min<size_t>(n - got, 1u << 30);
-    int r = gzread(f, p + got, chunk);
-    if (r < 0 || (r == 0 && !gzeof(f))) {
-      int errnum = 0;
-      const char* msg = gzerror(f, &errnum);
-      DUEL_FAIL("read_idx: '", path, "': ", gz ? "gzip decompression failed" : "read failed", " while reading the ",
-                what, ": ", (errnum == Z_ERRNO ? std::strerror(errno) : msg),
-                gz ? " (the .gz file is corrupt or truncated; re-download or reinstall it)" : "");
+// The bytes of an IDX file, plain or gzip-compressed, read front to back.
+//
+// Plain files: the size is known up front (fstat), so the reader can check the header's dims
+// against it before allocating anything.
+//
+// Gzip files are inflated with zlib's gzip decoder (inflateInit2 with 16 + MAX_WBITS), which
+// checks the trailer: the CRC32 and the length (ISIZE) of the decompressed data. read() only
+// reports the end of the data once every member has ended with Z_STREAM_END and its trailer
+// has been verified; a stream cut short, a corrupt stream, a CRC or length mismatch, and bytes
+// after the last member that do not start another gzip member all throw, naming the file.
+// Concatenated members (`cat a.gz b.gz`) are read as one stream, as gzip(1) does.
+class IdxSource {
+ public:
+  explicit IdxSource(const std::string& path) : path_(path) {
+    f_.reset(std::fopen(path.c_str(), "rb"));
+    if (!f_) DUEL_FAIL("read_idx: cannot open '", path, "': ", std::strerror(errno));
+    struct stat st;
+    if (::fstat(::fileno(f_.get()), &st) != 0) DUEL_FAIL("read_idx: cannot stat '", path, "': ", std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) DUEL_FAIL("read_idx: '", path, "' is a directory, expected an IDX file");
+    file_size_ = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    fill(2);
+    gz_ = avail_ >= 2 && in_[pos_] == 0x1f && in_[pos_ + 1] == 0x8b;
+    if (gz_) {
+      std::memset(&z_, 0, sizeof z_);
+      if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) DUEL_FAIL("read_idx: '", path, "': zlib initialisation failed");
+      z_open_ = true;
     }
-    if (r == 0) break;
-    got += (size_t)r;
   }
-  // zlib reports a gzip stream cut short as Z_BUF_ERROR at EOF (after returning what it had)
-  if (got < n && gz) {
-    int errnum = Z_OK;
-    const char* msg = gzerror(f, &errnum);
-    if (errnum != Z_OK && errnum != Z_STREAM_END)
-      DUEL_FAIL("read_idx: '", path, "': the gzip stream is truncated or corrupt (", msg, ") while reading the ", what,
-                " (", got, " of ", n, " bytes); re-download or reinstall the file");
+  ~IdxSource() {
+    if (z_open_) inflateEnd(&z_);
   }
-  return got;
-}
+  IdxSource(const IdxSource&) = delete;
+  IdxSource& operator=(const IdxSource&) = delete;
+
+  bool gz() const { return gz_; }
+  uint64_t file_size() const { return file_size_; }
+
+  // Reads up to n bytes and returns the count; fewer than n only at the (verified) end of the
+  // data. `what` names the part being read in error messages.
+  size_t read(void* dst, size_t n, const char* what) { return gz_ ? inflate_some(dst, n, what) : read_raw(dst, n, what); }
+
+ private:
+  static constexpr size_t kInBuf = size_t(1) << 18;
+
+  // Makes at least `want` unread input bytes available in in_ if the file has them.
+  void fill(size_t want) {
+    if (avail_ >= want || eof_) return;
+    if (pos_ > 0) {
+      std::memmove(in_.data(), in_.data() + pos_, avail_);
+      pos_ = 0;
+    }
+    while (avail_ < want && !eof_) {
+      size_t r = std::fread(in_.data() + avail_, 1, in_.size() - avail_, f_.get());
+      if (r == 0) {
+        if (std::ferror(f_.get())) DUEL_FAIL("read_idx: '", path_, "': read error: ", std::strerror(errno));
+        eof_ = true;
+      }
+      avail_ += r;
+    }
+  }
+
+  size_t read_raw(void* dst, size_t n, const char*) {
+    char* p = static_cast<char*>(dst);
+    size_t got = 0;
+    while (got < n) {
+      fill(1);
+      if (avail_ == 0) break;
+      const size_t k = std::min(n - got, avail_);
+      std::memcpy(p + got, in_.data() + pos_, k);
+      pos_ += k, avail_ -= k, got += k;
+    }
+    return got;
+  }
+
+  size_t inflate_some(void* dst, size_t n, const char* what) {
+    unsigned char* p = static_cast<unsigned char*>(dst);
+    size_t got = 0;
+    while (got < n && !finished_) {
+      fill(1);
+      if (avail_ == 0)
+        DUEL_FAIL("read_idx: '", path_, "': the gzip stream is truncated: the file ends before the end of the ",
+                  "compressed data (while reading the ", what, ", ", produced_, " bytes decompressed so far); ",
+                  "the file is incomplete, re-download or reinstall it");
+      z_.next_in = in_.data() + pos_;
+      z_.avail_in = (uInt)std::min<size_t>(avail_, 1u << 30);
+      z_.next_out = p + got;
+      z_.avail_out = (uInt)std::min<size_t>(n - got, 1u << 30);
+      const uInt in_before = z_.avail_in, out_before = z_.avail_out;
+      const int rc = inflate(&z_, Z_NO_FLUSH);
+      const size_t used = in_before - z_.avail_in, made = out_before - z_.avail_out;
+      pos_ += used, avail_ -= used, got += made, produced_ += made;
+      if (rc == Z_STREAM_END) {
+        // the member's trailer (CRC32 and ISIZE) has been verified; is there another member?
+        fill(2);
+        if (avail_ == 0) {
+          finished_ = true;
+        } else if (avail_ >= 2 && in_[pos_] == 0x1f && in_[pos_ + 1] == 0x8b) {
+          inflateReset(&z_);
+        } else {
+          uint64_t rest = avail_;
+          if (file_size_ > 0) rest = file_size_ - consumed_total();
+          DUEL_FAIL("read_idx: '", path_, "': ", rest, " bytes of trailing garbage after the end of the gzip stream ",
+                    "(at byte ", consumed_total(), " of the file); the file is corrupt or was appended to");
+        }
+      } else if (rc == Z_BUF_ERROR) {
+        if (used == 0 && made == 0 && avail_ > 0)  // cannot happen with room for output; guard against a spin
+          DUEL_FAIL("read_idx: '", path_, "': gzip decompression made no progress (", z_.msg ? z_.msg : "Z_BUF_ERROR", ")");
+      } else if (rc != Z_OK) {
+        const char* msg = z_.msg ? z_.msg : zError(rc);
+        DUEL_FAIL("read_idx: '", path_, "': gzip decompression failed while reading the ", what, ": ", msg,
+                  " (after ", produced_, " decompressed bytes); the .gz file is corrupt, re-download or reinstall it");
+      }
+    }
+    return got;
+  }
+
+  uint64_t consumed_total() const { return read_total() - avail_; }
+  uint64_t read_total() const { return (uint64_t)std::ftell(f_.get()); }
+
+  std::string path_;
+  std::unique_ptr<FILE, FileCloser> f_;
+  uint64_t file_size_ = 0;
+  std::vector<unsigned char> in_ = std::vector<unsigned char>(kInBuf);
+  size_t pos_ = 0, avail_ = 0;
+  bool eof_ = false;
+  bool gz_ = false;
+  z_stream z_;
+  bool z_open_ = false;
+  bool finished_ = false;
+  uint64_t produced_ = 0;
+};
 
 std::string shape_product_str(const Shape& dims) {
   std::ostringstream os;
@@ -104,15 +200,11 @@ IdxArray read_idx(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     DUEL_FAIL("read_idx: '", path, "' does not exist");
-  if (std::filesystem::is_directory(path, ec))
-    DUEL_FAIL("read_idx: '", path, "' is a directory, expected an IDX file");
-  const bool gz = is_gzip_file(path);
-  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
-  if (!f) DUEL_FAIL("read_idx: cannot open '", path, "': ", std::strerror(errno));
-  gzbuffer(f.get(), 1 << 18);
+  IdxSource src(path);
+  const bool gz = src.gz();
 
   unsigned char magic[4];
-  size_t got = gz_read(f.get(), magic, 4, path, gz, "header");
+  size_t got = src.read(magic, 4, "header");
   if (got < 4)
     DUEL_FAIL("read_idx: '", path, "' is truncated: ", got, " bytes, too short for the 4-byte IDX magic",
               gz ? " (after gzip decompression)" : "");
@@ -132,32 +224,65 @@ IdxArray read_idx(const std::string& path) {
   if (ndim < 1) DUEL_FAIL("read_idx: '", path, "': IDX header declares 0 dimensions; expected at least 1");
 
   std::vector<unsigned char> dimbytes(4 * (size_t)ndim);
-  got = gz_read(f.get(), dimbytes.data(), dimbytes.size(), path, gz, "dimensions");
+  got = src.read(dimbytes.data(), dimbytes.size(), "dimensions");
   if (got < dimbytes.size())
     DUEL_FAIL("read_idx: '", path, "' is truncated in the header: it declares ", ndim, " dimensions (", 4 * ndim,
               " bytes) but only ", got, " bytes follow the magic");
+  const uint64_t header_bytes = 4 + dimbytes.size();
   IdxArray out;
-  int64_t numel = 1;
+  // numel: the byte count; span: the product of max(dim, 1). A zero dim makes numel 0, but the
+  // other dims still become the tensor's sizes and strides, so their product is bounded too.
+  int64_t numel = 1, span = 1;
   for (int d = 0; d < ndim; ++d) {
     const unsigned char* b = &dimbytes[4 * d];
     uint32_t v = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
     out.dims.push_back((int64_t)v);
-    if (v != 0 && numel > (int64_t(1) << 40) / (int64_t)v)
-      DUEL_FAIL("read_idx: '", path, "': implausible dimensions ", shape_str(out.dims), " (over 2^40 bytes)");
+    if (v != 0 && span > (int64_t(1) << 40) / (int64_t)v)
+      DUEL_FAIL("read_idx: '", path, "': implausible dimensions ", shape_str(out.dims),
+                " (their product, zeros left out, is over 2^40)");
     numel *= (int64_t)v;
+    span *= std::max<int64_t>(v, 1);
   }
 
-  out.data.resize((size_t)numel);
-  got = gz_read(f.get(), out.data.data(), out.data.size(), path, gz, "payload");
-  if ((int64_t)got < numel)
+  // The header is input, not a promise: never allocate more than the file can hold.
+  if (!gz && src.file_size() > 0) {
+    // a plain file's payload size is known exactly
+    const uint64_t payload = src.file_size() - header_bytes;
+    if ((uint64_t)numel > payload)
+      DUEL_FAIL("read_idx: '", path, "' is truncated: the header's dims ", shape_product_str(out.dims), " need ", numel,
+                " bytes of data but only ", payload, " follow the header (the file has ", src.file_size(),
+                " bytes); the file is incomplete, re-download or reinstall it");
+  } else if (gz && src.file_size() > 0) {
+    // deflate expands at most 1032:1, so a .gz file of N bytes cannot hold more than about 1032 N
+    const uint64_t most = src.file_size() * 1032 + 1024;
+    if ((uint64_t)numel + header_bytes > most)
+      DUEL_FAIL("read_idx: '", path, "': the header's dims ", shape_product_str(out.dims), " need ", numel,
+                " bytes of data, but a gzip file of ", src.file_size(), " bytes decompresses to at most ", most,
+                " bytes; the header is corrupt or the file is truncated");
+  }
+
+  // Grow the buffer as the data arrives (geometrically), so a lying header in a gzip file (or a
+  // pipe) costs at most about twice the data that is really there.
+  constexpr size_t kChunk = size_t(1) << 22;
+  out.data.reserve((size_t)std::min<int64_t>(numel, int64_t(64) << 20));
+  size_t have = 0;
+  while (have < (size_t)numel) {
+    const size_t want = std::min<size_t>((size_t)numel - have, kChunk);
+    if (out.data.size() < have + want) out.data.resize(have + want);
+    const size_t r = src.read(out.data.data() + have, want, "payload");
+    have += r;
+    if (r < want) break;
+  }
+  if ((int64_t)have < numel)
     DUEL_FAIL("read_idx: '", path, "' is truncated: the header's dims ", shape_product_str(out.dims), " need ", numel,
-              " bytes of data but only ", got, " follow the header", gz ? " (after gzip decompression)" : "",
+              " bytes of data but only ", have, " follow the header", gz ? " (after gzip decompression)" : "",
               "; the file is incomplete, re-download or reinstall it");
-  // anything left means the dims do not describe the payload
+  // anything left means the dims do not describe the payload (reading to the end of a gzip
+  // stream also verifies its CRC32 and length)
   std::vector<char> extra(1 << 16);
-  size_t surplus = 0;
+  uint64_t surplus = 0;
   for (;;) {
-    size_t r = gz_read(f.get(), extra.data(), extra.size(), path, gz, "end of the payload");
+    size_t r = src.read(extra.data(), extra.size(), "end of the payload");
     surplus += r;
     if (r < extra.size()) break;
   }

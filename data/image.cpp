@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "autograd/grad_mode.h"
+#include "tensor/serialize.h"
 
 // stb (Debian libstb-dev headers), compiled here with static linkage so that no stb symbol
 // leaks out of libduel (no clash with a program that links libstb or its own copy).
@@ -19,6 +20,7 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #endif
 #define STB_IMAGE_WRITE_STATIC
+#define STBI_WRITE_NO_STDIO  // stb's file writer ignores write errors; save_png writes atomically itself
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 #define STB_IMAGE_STATIC
@@ -41,10 +43,21 @@ void save_png(const std::string& path, const Image& img) {
   DUEL_CHECK(img.channels >= 1 && img.channels <= 4, "save_png: '", path, "': channels must be 1..4, got ", img.channels);
   DUEL_CHECK(img.pixels.size() == (size_t)img.width * img.height * img.channels, "save_png: '", path,
              "': pixel buffer size does not match ", img.width, "x", img.height, "x", img.channels);
-  errno = 0;
-  if (!stbi_write_png(path.c_str(), img.width, img.height, img.channels, img.pixels.data(), img.width * img.channels))
-    DUEL_FAIL("save_png: cannot write '", path, "'", errno ? std::string(": ") + std::strerror(errno) : std::string(),
-              " (does the directory exist and is it writable?)");
+  // stb's own file writer ignores fwrite/fclose errors (a full disk gave a 0-byte PNG and
+  // "success"), so encode into memory and write the bytes atomically (tensor/serialize.h): a
+  // failed write throws and leaves the previous picture in place.
+  std::vector<unsigned char> png;
+  auto append = [](void* ctx, void* data, int size) {
+    auto* out = static_cast<std::vector<unsigned char>*>(ctx);
+    const auto* p = static_cast<const unsigned char*>(data);
+    out->insert(out->end(), p, p + size);
+  };
+  if (!stbi_write_png_to_func(append, &png, img.width, img.height, img.channels, img.pixels.data(),
+                              img.width * img.channels) ||
+      png.empty())
+    DUEL_FAIL("save_png: encoding the ", img.width, "x", img.height, "x", img.channels, " image for '", path,
+              "' failed (out of memory?)");
+  write_file_atomic(path, png.data(), png.size(), "save_png");
 }
 
 Image load_png(const std::string& path) {

@@ -24,6 +24,7 @@ Tensor gather_rows(const Tensor& src, const std::vector<int64_t>& idx, size_t be
   const size_t row = (size_t)(src.numel() / std::max<int64_t>(src.size(0), 1)) * src.element_size();
   const char* s = static_cast<const char*>(src.raw_data());
   char* d = static_cast<char*>(out.raw_data());
+  if (row == 0) return out;  // rows of zero elements (e.g. inputs [N, 0]): nothing to copy, and no storage
   for (size_t i = begin; i < end; ++i) std::memcpy(d + (i - begin) * row, s + (size_t)idx[i] * row, row);
   return out;
 }
@@ -52,6 +53,11 @@ DataLoader::DataLoader(const Tensor& inputs, const Tensor& labels, DataLoaderOpt
   DUEL_CHECK(inputs.dim() >= 1, "DataLoader: inputs must have a leading sample dimension, got a 0-d tensor");
   DUEL_CHECK(opt_.batch_size >= 1, "DataLoader: batch_size must be >= 1, got ", opt_.batch_size);
   DUEL_CHECK(opt_.prefetch >= 0, "DataLoader: prefetch must be >= 0, got ", opt_.prefetch);
+  DUEL_CHECK(inputs.size(0) > 0, "DataLoader: the data set is empty (inputs ", shape_str(inputs.sizes()),
+             " has 0 samples); there is nothing to iterate over (an empty file, or a limit of 0?)");
+  DUEL_CHECK(!opt_.drop_last || opt_.batch_size <= inputs.size(0), "DataLoader: batch_size ", opt_.batch_size,
+             " is larger than the data set (", inputs.size(0), " samples) and drop_last is set, so every epoch would ",
+             "be empty; use a smaller batch_size, or drop_last = false for one batch of ", inputs.size(0));
   NoGradGuard no_grad;
   inputs_ = inputs.detach().to(kCPU).contiguous();
   n_ = inputs_.size(0);

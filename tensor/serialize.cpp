@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
@@ -110,29 +111,125 @@ using FilePtr = std::unique_ptr<FILE, FileCloser>;
 
 // ---- writing ----
 
-struct Writer {
-  FILE* f;
-  const std::string& path;  // the temporary file
-  const std::string& target;
-  uint64_t written = 0;
-  uint32_t crc = crc_init();
+std::string parent_dir(const std::string& path) {
+  std::filesystem::path p(path);
+  std::filesystem::path parent = p.parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+void fsync_dir(const std::string& dir, const std::string& target, const char* op) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) DUEL_FAIL(op, ": '", target, "' was written but its directory '", dir,
+                        "' could not be opened to fsync it: ", std::strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // some filesystems do not support fsync on directories; that is not a write failure
+  if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EROFS)
+    DUEL_FAIL(op, ": '", target, "' was written but fsync of its directory '", dir, "' failed: ", std::strerror(err));
+}
+
+// A file written atomically: the bytes go to `.<name>.tmp.<pid>.<n>` in the target's directory;
+// commit() checks the flush, fsyncs, renames the temporary file over the target and fsyncs the
+// directory. Until commit() succeeds the target is untouched; on any failure (and in the
+// destructor, if commit() was not reached) the temporary file is removed. Every write is
+// checked, so a full disk is an error, not a short file.
+class AtomicFile {
+ public:
+  AtomicFile(const std::string& target, const char* op) : target_(target), op_(op) {
+    DUEL_CHECK(!target.empty(), op, ": empty path");
+    namespace fs = std::filesystem;
+    dir_ = parent_dir(target);
+    static std::atomic<uint64_t> counter{0};
+    tmp_ = (fs::path(dir_) / ("." + fs::path(target).filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                              std::to_string(counter++)))
+               .string();
+    int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      const int err = errno;
+      DUEL_FAIL(op, ": cannot create the temporary file '", tmp_, "' for '", target, "': ", std::strerror(err),
+                err == ENOENT || err == ENOTDIR ? " (does the directory exist?)"
+                : err == EACCES || err == EROFS ? " (is the directory writable?)"
+                                                : "");
+    }
+    struct stat st;
+    if (::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::fchmod(fd, st.st_mode & 07777);  // keep permissions
+    f_ = ::fdopen(fd, "wb");
+    if (!f_) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp_.c_str());
+      DUEL_FAIL(op, ": fdopen for '", tmp_, "' failed: ", std::strerror(err));
+    }
+    std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  }
+  ~AtomicFile() { discard(); }
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  uint64_t written() const { return written_; }
 
   void write(const void* data, size_t n) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
       size_t chunk = std::min(n, kChunk);
-      if (std::fwrite(p, 1, chunk, f) != chunk)
-        DUEL_FAIL("save_checkpoint: writing '", target, "' (temporary file '", path, "') failed: ", std::strerror(errno));
-      crc = crc_update(crc, p, chunk);
-      written += chunk;
+      if (std::fwrite(p, 1, chunk, f_) != chunk) fail_io("writing");
+      written_ += chunk;
       p += chunk;
       n -= chunk;
-      if (write_hook()) write_hook()(written);
+      if (write_hook()) write_hook()(written_);
     }
+  }
+
+  void commit() {
+    if (std::fflush(f_) != 0) fail_io("flushing");
+    if (::fsync(::fileno(f_)) != 0) fail_io("fsync of");
+    FILE* g = f_;
+    f_ = nullptr;
+    if (std::fclose(g) != 0) fail_io("closing");
+    if (std::rename(tmp_.c_str(), target_.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(tmp_.c_str());
+      DUEL_FAIL(op_, ": renaming '", tmp_, "' over '", target_, "' failed: ", std::strerror(err));
+    }
+    committed_ = true;
+    fsync_dir(dir_, target_, op_);
+  }
+
+ private:
+  [[noreturn]] void fail_io(const char* what) {
+    const int err = errno;
+    discard();
+    DUEL_FAIL(op_, ": ", what, " '", target_, "' (temporary file '", tmp_, "') failed: ", std::strerror(err),
+              err == ENOSPC || err == EDQUOT || err == EFBIG ? "; the previous file, if any, is untouched" : "");
+  }
+  void discard() {
+    if (committed_) return;
+    if (f_) std::fclose(f_);
+    f_ = nullptr;
+    ::unlink(tmp_.c_str());
+    committed_ = true;  // nothing left to clean up
+  }
+
+  std::string target_, dir_, tmp_;
+  const char* op_;
+  FILE* f_ = nullptr;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+// The checkpoint body: an AtomicFile that also keeps the CRC32 of everything written.
+struct Writer {
+  AtomicFile& file;
+  uint32_t crc = crc_init();
+
+  void write(const void* data, size_t n) {
+    crc = crc_update(crc, data, n);
+    file.write(data, n);
   }
   void pad_to(uint64_t offset) {
     static const char zeros[kAlign] = {};
-    while (written < offset) write(zeros, (size_t)std::min<uint64_t>(offset - written, kAlign));
+    while (file.written() < offset) write(zeros, (size_t)std::min<uint64_t>(offset - file.written(), kAlign));
   }
 };
 
@@ -142,25 +239,6 @@ struct Entry {
   uint64_t offset = 0, nbytes = 0;
   uint32_t crc = 0;
 };
-
-std::string parent_dir(const std::string& path) {
-  std::filesystem::path p(path);
-  std::filesystem::path parent = p.parent_path();
-  return parent.empty() ? std::string(".") : parent.string();
-}
-
-void fsync_dir(const std::string& dir, const std::string& target) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) DUEL_FAIL("save_checkpoint: '", target, "' was written but its directory '", dir,
-                        "' could not be opened to fsync it: ", std::strerror(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  // some filesystems do not support fsync on directories; that is not a write failure
-  if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EROFS)
-    DUEL_FAIL("save_checkpoint: '", target, "' was written but fsync of its directory '", dir,
-              "' failed: ", std::strerror(err));
-}
 
 // ---- reading ----
 
@@ -199,16 +277,26 @@ class Reader {
     }
     pos_ += n;
   }
-  void skip_to(uint64_t offset) {
+  // Reads up to `offset`, which must be padding. The first non-zero byte skipped is remembered
+  // (nonzero_padding_at()) and reported after the whole-file CRC, which covers the padding too.
+  void skip_padding_to(uint64_t offset) {
     char buf[4096];
-    while (pos_ < offset) read(buf, (size_t)std::min<uint64_t>(offset - pos_, sizeof buf));
+    while (pos_ < offset) {
+      const uint64_t at = pos_;
+      const size_t n = (size_t)std::min<uint64_t>(offset - pos_, sizeof buf);
+      read(buf, n);
+      for (size_t i = 0; i < n && nonzero_padding_at_ == 0; ++i)
+        if (buf[i] != 0) nonzero_padding_at_ = at + i;
+    }
   }
+  uint64_t nonzero_padding_at() const { return nonzero_padding_at_; }  // 0: none
 
  private:
   std::string path_;
   const char* op_;
   FilePtr f_;
   uint64_t size_ = 0, pos_ = 0;
+  uint64_t nonzero_padding_at_ = 0;
   uint32_t crc_ = crc_init();
 };
 
@@ -275,34 +363,52 @@ Parsed read_header(Reader& r) {
     r.fail("header CRC mismatch (stored ", hex32(stored), ", computed ", hex32(computed),
            "): the header is corrupted; restore the file from a backup or an earlier checkpoint");
 
+  // The CRC only proves that the header is what its writer wrote, not that the writer was duel:
+  // a checkpoint from someone else is input. Every count, length, size and offset below is
+  // checked against the header and the file before it is used, so a crafted file gives an error
+  // and never an out-of-bounds read, an overflow or a huge allocation.
   Parsed out;
   out.header_end = 16 + hsize + 4;
   Cursor c{body.data(), hsize, 0, r};
   const uint64_t n_meta = c.u64("metadata count");
+  if (n_meta > (hsize - c.i) / 12)  // each entry takes at least 12 bytes (two lengths)
+    r.fail("malformed header: it claims ", n_meta, " metadata entries, more than its ", hsize, " bytes can hold");
   for (uint64_t k = 0; k < n_meta; ++k) {
     std::string key = c.str(c.u32("metadata key length"), "metadata key");
     std::string value = c.str(c.u64("metadata value length"), "metadata value");
     if (!out.meta.emplace(std::move(key), std::move(value)).second) r.fail("malformed header: duplicate metadata key");
   }
   const uint64_t n_tensors = c.u64("tensor count");
+  if (n_tensors > (hsize - c.i) / 32)  // each tensor entry takes at least 32 bytes
+    r.fail("malformed header: it claims ", n_tensors, " tensors, more than its ", hsize, " bytes can hold");
   uint64_t prev_end = out.header_end;
+  std::set<std::string> names;
   for (uint64_t k = 0; k < n_tensors; ++k) {
     ParsedEntry e;
     e.name = c.str(c.u32("tensor name length"), "tensor name");
     const uint8_t code = c.u8("dtype code");
     if (!dtype_from_code(code, e.dtype))
       r.fail("tensor '", e.name, "': unknown dtype code ", (int)code, " (written by a newer duel, or corrupted)");
-    c.u8("flags");
-    c.u16("reserved field");
+    const uint8_t flags = c.u8("flags");
+    const uint16_t reserved = c.u16("reserved field");
+    if (flags != 0 || reserved != 0)
+      r.fail("malformed header: tensor '", e.name, "' has flags ", (int)flags, " and reserved field ", reserved,
+             "; format version 1 requires both to be 0");
     const uint32_t ndim = c.u32("ndim");
-    if (ndim > 64) r.fail("malformed header: tensor '", e.name, "' claims ", ndim, " dimensions");
-    uint64_t numel = 1;
+    if (ndim > 64) r.fail("malformed header: tensor '", e.name, "' claims ", ndim, " dimensions (at most 64)");
+    // numel: the element count; span: the product of max(dim, 1), which bounds the strides a
+    // tensor of these sizes gets (a zero dim makes numel 0 but not the other dims harmless)
+    constexpr uint64_t kMaxElements = uint64_t(1) << 56;
+    uint64_t numel = 1, span = 1;
     for (uint32_t d = 0; d < ndim; ++d) {
-      int64_t v = (int64_t)c.u64("dims");
-      if (v < 0 || (v > 0 && numel > (uint64_t(1) << 56) / (uint64_t)v))
-        r.fail("malformed header: tensor '", e.name, "' has an invalid dimension ", v);
+      const uint64_t raw = c.u64("dims");
+      const int64_t v = (int64_t)raw;
+      if (v < 0 || (v > 0 && span > kMaxElements / (uint64_t)v))
+        r.fail("malformed header: tensor '", e.name, "' has an invalid dimension ", v, " (dimension ", d, " of ", ndim,
+               "; sizes must be non-negative and their product at most 2^56)");
       e.dims.push_back(v);
       numel *= (uint64_t)v;
+      span *= std::max<uint64_t>((uint64_t)v, 1);
     }
     e.offset = c.u64("payload offset");
     e.nbytes = c.u64("payload size");
@@ -310,11 +416,12 @@ Parsed read_header(Reader& r) {
     if (e.nbytes != numel * element_size(e.dtype))
       r.fail("malformed header: tensor '", e.name, "' ", shape_str(e.dims), " ", dtype_name(e.dtype), " needs ",
              numel * element_size(e.dtype), " bytes but the header says ", e.nbytes);
-    if (e.offset < prev_end || e.offset > (uint64_t(1) << 62) || e.nbytes > (uint64_t(1) << 62))
-      r.fail("malformed header: tensor '", e.name, "' has an invalid payload offset ", e.offset);
+    // (whether the payloads fit in the file is checked by load_checkpoint, as truncation)
+    if (e.offset < prev_end || e.offset % kAlign != 0 || e.offset > (uint64_t(1) << 62) || e.nbytes > (uint64_t(1) << 62))
+      r.fail("malformed header: tensor '", e.name, "' has an invalid payload offset ", e.offset, " (", e.nbytes,
+             " bytes; payloads must be 64-byte aligned and in order, after byte ", prev_end, ")");
     prev_end = e.offset + e.nbytes;
-    for (auto& o : out.entries)
-      if (o.name == e.name) r.fail("malformed header: duplicate tensor name '", e.name, "'");
+    if (!names.insert(e.name).second) r.fail("malformed header: duplicate tensor name '", e.name, "'");
     out.entries.push_back(std::move(e));
   }
   if (c.i != c.n) r.fail("malformed header: ", c.n - c.i, " unexpected bytes at the end of the header");
@@ -407,56 +514,27 @@ void save_checkpoint(const std::string& path, const std::map<std::string, Tensor
   head += body;
   put_u32(head, crc_update(crc_init(), head.data(), head.size()));
 
-  // 3. temporary file next to the target
-  namespace fs = std::filesystem;
-  const std::string dir = parent_dir(path);
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = (fs::path(dir) / ("." + fs::path(path).filename().string() + ".tmp." +
-                                            std::to_string(::getpid()) + "." + std::to_string(counter++)))
-                              .string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    DUEL_FAIL("save_checkpoint: cannot create the temporary file '", tmp, "' for '", path, "': ", std::strerror(errno),
-              errno == ENOENT ? " (does the directory exist?)" : "");
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::fchmod(fd, st.st_mode & 07777);  // keep permissions
-  FILE* f = ::fdopen(fd, "wb");
-  if (!f) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    DUEL_FAIL("save_checkpoint: fdopen for '", tmp, "' failed: ", std::strerror(err));
+  // 3. a temporary file next to the target, renamed over it once complete
+  AtomicFile file(path, "save_checkpoint");
+  Writer w{file};
+  w.write(head.data(), head.size());
+  for (auto& e : entries) {
+    w.pad_to(e.offset);
+    w.write(e.data.raw_data(), (size_t)e.nbytes);
   }
-  try {
-    std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
-    Writer w{f, tmp, path};
-    w.write(head.data(), head.size());
-    for (auto& e : entries) {
-      w.pad_to(e.offset);
-      w.write(e.data.raw_data(), (size_t)e.nbytes);
-    }
-    const uint64_t data_end = w.written;
-    std::string trailer(kTrailerMagic, sizeof kTrailerMagic);
-    put_u64(trailer, data_end + kTrailerSize);
-    put_u32(trailer, w.crc);
-    put_u32(trailer, 0);
-    w.write(trailer.data(), trailer.size());
-    if (std::fflush(f) != 0)
-      DUEL_FAIL("save_checkpoint: flushing '", tmp, "' for '", path, "' failed: ", std::strerror(errno));
-    if (::fsync(::fileno(f)) != 0)
-      DUEL_FAIL("save_checkpoint: fsync of '", tmp, "' for '", path, "' failed: ", std::strerror(errno));
-    FILE* g = f;
-    f = nullptr;
-    if (std::fclose(g) != 0)
-      DUEL_FAIL("save_checkpoint: closing '", tmp, "' for '", path, "' failed: ", std::strerror(errno));
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      DUEL_FAIL("save_checkpoint: renaming '", tmp, "' over '", path, "' failed: ", std::strerror(errno));
-  } catch (...) {
-    if (f) std::fclose(f);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  fsync_dir(dir, path);
+  const uint64_t data_end = file.written();
+  std::string trailer(kTrailerMagic, sizeof kTrailerMagic);
+  put_u64(trailer, data_end + kTrailerSize);
+  put_u32(trailer, w.crc);
+  put_u32(trailer, 0);
+  w.write(trailer.data(), trailer.size());
+  file.commit();
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size, const char* op) {
+  AtomicFile file(path, op);
+  file.write(data, size);
+  file.commit();
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -475,7 +553,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint out;
   out.path = path;
   for (auto& e : h.entries) {
-    r.skip_to(e.offset);
+    r.skip_padding_to(e.offset);
     Tensor t = empty(e.dims, TensorOptions(e.dtype));
     uint32_t crc = crc_init();
     char* dst = static_cast<char*>(t.raw_data());
@@ -490,7 +568,7 @@ Checkpoint load_checkpoint(const std::string& path) {
              hex32(e.crc), ", computed ", hex32(crc), "): its data is corrupted; use an earlier checkpoint");
     out.tensors.emplace(e.name, std::move(t));
   }
-  r.skip_to(data_end);
+  r.skip_padding_to(data_end);
   const uint32_t file_crc = r.crc();
   unsigned char trailer[kTrailerSize];
   r.read(trailer, kTrailerSize, false);
@@ -501,6 +579,10 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (get_u32(trailer + 16) != file_crc)
     r.fail("whole-file CRC mismatch (stored ", hex32(get_u32(trailer + 16)), ", computed ", hex32(file_crc),
            "): bytes outside the tensor payloads are corrupted");
+  if (r.nonzero_padding_at() != 0)
+    r.fail("non-zero byte in the padding at byte ", r.nonzero_padding_at(), " (padding is zero in format version 1)");
+  if (get_u32(trailer + 20) != 0)
+    r.fail("the trailer's reserved last word is ", hex32(get_u32(trailer + 20)), ", not 0 (corrupted or crafted)");
   out.meta = std::move(h.meta);
   return out;
 }

@@ -47,10 +47,18 @@ Checkpoint load_checkpoint(const std::string& path);
 // Reads only the metadata (verifies magic, version and the header CRC, not the payloads).
 std::map<std::string, std::string> read_checkpoint_meta(const std::string& path);
 
+// Writes `size` bytes to `path` atomically, the way save_checkpoint writes: a temporary file
+// in the target's directory, every write checked, fflush + fsync, rename over the target,
+// fsync of the directory. Any failure (a missing or read-only directory, a full disk) throws
+// duel::Error naming `path`, removes the temporary file and leaves a previous file untouched.
+// `op` starts the error messages (e.g. "save_png"). Used for PNGs and plots.
+void write_file_atomic(const std::string& path, const void* data, size_t size, const char* op = "write_file_atomic");
+
 namespace testing {
-// Test hook: called by save_checkpoint after each chunk written to the temporary file with
-// the number of bytes written so far; throwing from it simulates a failed write. Pass an
-// empty function to remove it. Not thread-safe; tests only.
+// Test hook: called by every atomic write (save_checkpoint, write_file_atomic, so also PNGs and
+// plots) after each chunk written to the temporary file, with the number of bytes written so
+// far; throwing from it simulates a failed write. Pass an empty function to remove it. Not
+// thread-safe; tests only.
 void set_checkpoint_write_hook(std::function<void(uint64_t bytes_written)> hook);
 }  // namespace testing
 

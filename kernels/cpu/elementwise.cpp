@@ -236,7 +236,8 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
 
 void copy(const Tensor& src, Tensor& dst) {
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.sizes() == dst.sizes()) {
-    std::memcpy(dst.raw_data(), src.raw_data(), src.numel() * src.element_size());
+    // an empty tensor may have no storage (a null pointer), and memcpy(nullptr, nullptr, 0) is undefined
+    if (src.numel() > 0) std::memcpy(dst.raw_data(), src.raw_data(), src.numel() * src.element_size());
     return;
   }
   DUEL_DISPATCH_ALL(dst.dtype(), "copy", [&] {

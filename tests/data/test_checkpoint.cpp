@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -222,4 +223,210 @@ TEST_CASE("checkpoint: a failed write leaves the previous file intact", "[data][
   Checkpoint c = load_checkpoint(p);
   REQUIRE(c.meta.at("step") == "3");
   require_same(c.get("w"), big["w"]);
+}
+
+// ---------------------------------------------------------------------------
+// Crafted checkpoints: well-formed CRCs around contents no duel ever writes. A checkpoint from
+// someone else is input; every field must be checked before it is used.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+void put32(std::string& b, uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back((char)(v >> (8 * i))); }
+void put64(std::string& b, uint64_t v) { for (int i = 0; i < 8; ++i) b.push_back((char)(v >> (8 * i))); }
+uint32_t crc_of(const std::string& b) { return (uint32_t)crc32(0L, reinterpret_cast<const Bytef*>(b.data()), (uInt)b.size()); }
+
+struct CraftedTensor {
+  std::string name = "w";
+  uint8_t dtype = 1;  // float32
+  uint8_t flags = 0;
+  uint16_t reserved = 0;
+  std::vector<int64_t> dims = {2};
+  int64_t offset = -1;  // -1: the next 64-byte aligned offset
+  int64_t nbytes = -1;  // -1: payload.size()
+  std::string payload = std::string(8, '\x01');
+};
+
+struct Crafted {
+  std::string meta_body;              // raw metadata part of the header, after the count
+  uint64_t n_meta = 0;
+  std::vector<CraftedTensor> tensors;
+  int64_t n_tensors = -1;             // -1: tensors.size()
+  std::string header_tail;            // extra bytes at the end of the header body
+  char padding = 0;                   // the padding byte value
+  uint32_t trailer_reserved = 0;
+
+  void meta(const std::string& k, const std::string& v) {
+    put32(meta_body, (uint32_t)k.size());
+    meta_body += k;
+    put64(meta_body, v.size());
+    meta_body += v;
+    ++n_meta;
+  }
+
+  // The file bytes, with a correct header CRC, payload CRCs and whole-file CRC.
+  std::string bytes() const {
+    std::string body;
+    put64(body, n_meta);
+    body += meta_body;
+    put64(body, n_tensors >= 0 ? (uint64_t)n_tensors : tensors.size());
+    size_t entries = 0;
+    for (auto& t : tensors) entries += 4 + t.name.size() + 8 + 8 * t.dims.size() + 20;
+    uint64_t off = (16 + body.size() + entries + header_tail.size() + 4 + 63) / 64 * 64;
+    std::vector<uint64_t> offsets;
+    for (auto& t : tensors) {
+      offsets.push_back(t.offset >= 0 ? (uint64_t)t.offset : off);
+      off = (offsets.back() + t.payload.size() + 63) / 64 * 64;
+      put32(body, (uint32_t)t.name.size());
+      body += t.name;
+      body.push_back((char)t.dtype);
+      body.push_back((char)t.flags);
+      body.push_back((char)(t.reserved & 255));
+      body.push_back((char)(t.reserved >> 8));
+      put32(body, (uint32_t)t.dims.size());
+      for (auto d : t.dims) put64(body, (uint64_t)d);
+      put64(body, offsets.back());
+      put64(body, t.nbytes >= 0 ? (uint64_t)t.nbytes : t.payload.size());
+      put32(body, crc_of(t.payload));
+    }
+    body += header_tail;
+    std::string f("DUELCKPT", 8);
+    put32(f, 1);
+    put32(f, (uint32_t)body.size());
+    f += body;
+    put32(f, crc_of(f));
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      if (f.size() < offsets[k]) f.append(offsets[k] - f.size(), padding);
+      f += tensors[k].payload;
+    }
+    const uint64_t end = f.size();
+    const uint32_t file_crc = crc_of(f);
+    f += "DUELEND!";
+    put64(f, end + 24);
+    put32(f, file_crc);
+    put32(f, trailer_reserved);
+    return f;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("checkpoint: crafted files with valid CRCs are checked field by field", "[data][checkpoint]") {
+  TempDir dir("ckpt_crafted");
+  const std::string p = dir / "crafted.duel";
+  auto load = [&](const Crafted& c) {
+    const std::string b = c.bytes();
+    write_bytes(p, std::vector<char>(b.begin(), b.end()));
+    return load_checkpoint(p);
+  };
+  auto fails = [&](const Crafted& c, const std::string& what) {
+    INFO("expecting: " << what);
+    REQUIRE_THROWS_WITH(load(c), Contains("crafted.duel") && Contains(what));
+  };
+
+  Crafted ok;
+  ok.meta("step", "3");
+  ok.tensors.push_back({});
+  {  // the crafting itself is right: this one loads
+    Checkpoint c = load(ok);
+    REQUIRE(c.meta.at("step") == "3");
+    REQUIRE(c.get("w").sizes() == Shape{2});
+  }
+
+  SECTION("dtype, flags and reserved fields") {
+    Crafted c = ok;
+    c.tensors[0].dtype = 9;
+    fails(c, "unknown dtype code 9");
+    c = ok;
+    c.tensors[0].dtype = 0;
+    fails(c, "unknown dtype code 0");
+    c = ok;
+    c.tensors[0].flags = 1;
+    fails(c, "flags 1");
+    c = ok;
+    c.tensors[0].reserved = 0x100;
+    fails(c, "reserved field 256");
+  }
+  SECTION("dimensions") {
+    Crafted c = ok;
+    c.tensors[0].dims = std::vector<int64_t>(65, 1);
+    fails(c, "65 dimensions");
+    c.tensors[0].dims = {-1};
+    c.tensors[0].nbytes = 0;
+    fails(c, "invalid dimension -1");
+    c.tensors[0].dims = {int64_t(1) << 40, int64_t(1) << 40};  // product overflows
+    c.tensors[0].nbytes = 0;
+    fails(c, "invalid dimension");
+    // zero elements, but sizes whose strides would overflow int64
+    c.tensors[0].dims = {0, int64_t(1) << 62, int64_t(1) << 62};
+    c.tensors[0].payload.clear();
+    fails(c, "invalid dimension 4611686018427387904");
+    c.tensors[0].dims = {INT64_MIN};
+    fails(c, "invalid dimension -9223372036854775808");
+  }
+  SECTION("byte counts and offsets") {
+    Crafted c = ok;
+    c.tensors[0].nbytes = 12;  // [2] float32 is 8 bytes
+    fails(c, "needs 8 bytes but the header says 12");
+    c = ok;
+    c.tensors[0].dims = {int64_t(1) << 50};  // consistent, 4 PB: truncation, never an allocation
+    c.tensors[0].nbytes = int64_t(4) << 50;
+    fails(c, "truncated");
+    c = ok;
+    c.tensors[0].offset = 130;  // not 64-byte aligned
+    fails(c, "invalid payload offset 130");
+    c = ok;
+    c.tensors[0].offset = 0;  // inside the header
+    fails(c, "invalid payload offset 0");
+    c = ok;
+    c.tensors.push_back(ok.tensors[0]);
+    c.tensors[1].name = "v";
+    c.tensors[1].offset = 64 * 3;  // overlaps the first payload
+    c.tensors[0].offset = 64 * 3;
+    fails(c, "invalid payload offset 192");
+    c = ok;
+    c.tensors.push_back(ok.tensors[0]);
+    fails(c, "duplicate tensor name 'w'");
+  }
+  SECTION("counts and string lengths stay inside the header") {
+    Crafted c = ok;
+    c.n_meta = uint64_t(1) << 62;
+    fails(c, "metadata entries, more than");
+    c = ok;
+    c.n_tensors = int64_t(1) << 40;
+    fails(c, "tensors, more than");
+    c = ok;
+    c.n_tensors = INT64_MAX;
+    fails(c, "tensors, more than");
+    c = ok;
+    c.meta_body.clear();
+    c.n_meta = 1;
+    put32(c.meta_body, 1);
+    c.meta_body += "k";
+    put64(c.meta_body, uint64_t(1) << 63);  // value length far past the header
+    fails(c, "metadata value runs past the end of the header");
+    c = ok;
+    c.meta_body.clear();
+    c.n_meta = 1;
+    put32(c.meta_body, 0xffffffffu);  // key length past the header
+    fails(c, "metadata key runs past the end of the header");
+    c = ok;
+    c.header_tail = "zz";
+    fails(c, "2 unexpected bytes at the end of the header");
+  }
+  SECTION("padding and the trailer's last word") {
+    Crafted c = ok;
+    c.padding = 'P';
+    fails(c, "non-zero byte in the padding");
+    c = ok;
+    c.trailer_reserved = 0xdeadbeef;
+    fails(c, "reserved last word is 0xdeadbeef");
+  }
+  SECTION("read_checkpoint_meta checks the header the same way") {
+    Crafted c = ok;
+    c.tensors[0].flags = 4;
+    const std::string b = c.bytes();
+    write_bytes(p, std::vector<char>(b.begin(), b.end()));
+    REQUIRE_THROWS_WITH(read_checkpoint_meta(p), Contains("crafted.duel") && Contains("flags 4"));
+  }
 }

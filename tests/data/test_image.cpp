@@ -1,14 +1,19 @@
 // PNG output, image grids and plots, checked by reading the files back with stb_image.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "data/image.h"
 #include "data/toy.h"
 #include "duel.h"
+#include "tensor/serialize.h"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -206,4 +211,99 @@ TEST_CASE("image: plot_scatter_with_contour (WGAN-GP toy picture)", "[data][imag
   plot_scatter_with_contour(out / "toy_points.png", Tensor(), {{"real", real}});
   REQUIRE(stb_read(out / "toy_points.png").w == 600);
   REQUIRE_THROWS_WITH(plot_scatter_with_contour(out / "x.png", zeros({5}), {}), Contains("[GH, GW]"));
+}
+
+// ---------------------------------------------------------------------------
+// Write failures: a PNG is replaced atomically or not at all
+// ---------------------------------------------------------------------------
+
+namespace {
+
+std::vector<char> file_bytes(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(f), {});
+}
+size_t files_in(const fs::path& d) {
+  return (size_t)std::distance(fs::directory_iterator(d), fs::directory_iterator());
+}
+Tensor noise_image(int64_t h, int64_t w, uint64_t seed) {
+  Generator gen(seed);
+  return rand({3, h, w}, kFloat32, &gen) * 2.0 - 1.0;  // incompressible: the PNG is about 3 h w bytes
+}
+
+// Lowers the file size limit of this process (RLIMIT_FSIZE): writing past it fails with EFBIG,
+// as writing to a full disk fails with ENOSPC, also for root. SIGXFSZ is ignored meanwhile.
+struct FileSizeLimit {
+  struct rlimit old {};
+  void (*old_handler)(int);
+  explicit FileSizeLimit(rlim_t bytes) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = old;
+    lim.rlim_cur = bytes;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &lim) == 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("image: a failed PNG write throws naming the file and leaves the previous file intact",
+          "[data][image]") {
+  OutDir out;
+  const fs::path sub = out.path / "atomic";
+  fs::remove_all(sub);
+  fs::create_directories(sub);
+  const std::string p = (sub / "samples_latest.png").string();
+  save_png(p, noise_image(32, 32, 1));
+  const auto before = file_bytes(p);
+  REQUIRE(before.size() > 3000);
+
+  SECTION("the disk fills up mid-write (file size limit)") {
+    {
+      FileSizeLimit limit(1000);
+      REQUIRE_THROWS_WITH(save_png(p, noise_image(64, 64, 2)),
+                          Contains("save_png") && Contains("samples_latest.png") && Contains("File too large"));
+      REQUIRE_THROWS_WITH(save_image_grid(p, noise_image(64, 64, 3).unsqueeze(0)), Contains("samples_latest.png"));
+      REQUIRE_THROWS_WITH(plot_curves(p, {Series{"loss", {3, 2, 1}}}), Contains("samples_latest.png"));
+    }
+    REQUIRE(file_bytes(p) == before);  // not overwritten in place with a short file
+    REQUIRE(files_in(sub) == 1);       // no temporary file left behind
+    REQUIRE(load_png(p).width == 32);
+  }
+  SECTION("a write fails after some bytes (test hook)") {
+    testing::set_checkpoint_write_hook([](uint64_t) { throw duel::Error("simulated write error"); });
+    REQUIRE_THROWS_WITH(save_png(p, noise_image(16, 16, 4)), Contains("simulated write error"));
+    testing::set_checkpoint_write_hook({});
+    REQUIRE(file_bytes(p) == before);
+    REQUIRE(files_in(sub) == 1);
+  }
+  SECTION("the folder does not exist, or is a file") {
+    REQUIRE_THROWS_WITH(save_png((sub / "no" / "such" / "x.png").string(), noise_image(8, 8, 5)),
+                        Contains("save_png") && Contains("x.png") && Contains("does the directory exist"));
+    REQUIRE_THROWS_WITH(save_png(p + "/x.png", noise_image(8, 8, 5)),
+                        Contains("x.png") && Contains("does the directory exist"));
+    REQUIRE_THROWS_WITH(plot_curves((sub / "missing" / "losses.png").string(), {Series{"loss", {3, 2, 1}}}),
+                        Contains("losses.png"));
+    REQUIRE(file_bytes(p) == before);
+  }
+  SECTION("the folder is read-only") {
+    if (::geteuid() == 0) {
+      WARN("running as root, which may write into read-only folders; read-only case skipped");
+      return;
+    }
+    fs::permissions(sub, fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK_THROWS_WITH(save_png(p, noise_image(8, 8, 6)), Contains("samples_latest.png") && Contains("writable"));
+    fs::permissions(sub, fs::perms::owner_all);
+    REQUIRE(file_bytes(p) == before);
+  }
+  SECTION("a successful save replaces the file") {
+    save_png(p, noise_image(20, 24, 7));
+    Image img = load_png(p);
+    REQUIRE((img.width == 24 && img.height == 20));
+    REQUIRE(files_in(sub) == 1);
+  }
 }

@@ -225,3 +225,64 @@ TEST_CASE("loader: inputs only, mismatched sizes", "[data][loader]") {
   o.batch_size = 0;
   REQUIRE_THROWS_WITH(DataLoader(inputs(), o), Contains("batch_size"));
 }
+
+TEST_CASE("loader: an empty data set or a batch larger than the data set", "[data][loader]") {
+  SECTION("0 samples: a clear error instead of epochs with no batches") {
+    REQUIRE_THROWS_WITH(DataLoader(zeros({0, 1, 28, 28}), DataLoaderOptions{}),
+                        Contains("the data set is empty") && Contains("[0, 1, 28, 28]"));
+    REQUIRE_THROWS_WITH(DataLoader(zeros({0, 3}), zeros({0}, kInt64), DataLoaderOptions{}),
+                        Contains("the data set is empty"));
+  }
+  SECTION("batch_size > samples with drop_last: every epoch would be empty") {
+    DataLoaderOptions o;
+    o.batch_size = 64;
+    o.drop_last = true;
+    REQUIRE_THROWS_WITH(DataLoader(inputs().narrow(0, 0, 10), o),
+                        Contains("batch_size 64") && Contains("10 samples") && Contains("drop_last"));
+  }
+  SECTION("batch_size > samples without drop_last: one short batch per epoch") {
+    for (int prefetch : {0, 2}) {
+      DataLoaderOptions o;
+      o.batch_size = 64;
+      o.prefetch = prefetch;
+      o.seed = 3;
+      DataLoader dl(inputs().narrow(0, 0, 10), labels().narrow(0, 0, 10), o);
+      REQUIRE(dl.batches_per_epoch() == 1);
+      for (int epoch = 0; epoch < 2; ++epoch) {
+        auto b = dl.next();
+        REQUIRE(b.has_value());
+        REQUIRE(b->inputs.sizes() == Shape{10, 3});
+        auto y = b->labels.to_vector<int64_t>();
+        REQUIRE(std::set<int64_t>(y.begin(), y.end()).size() == 10);
+        REQUIRE(!dl.next().has_value());
+      }
+    }
+  }
+  SECTION("samples of zero elements (inputs [N, 0]) are batched without copying") {
+    for (int prefetch : {0, 2}) {
+      DataLoaderOptions o;
+      o.batch_size = 4;
+      o.prefetch = prefetch;
+      DataLoader dl(zeros({10, 0}), labels().narrow(0, 0, 10), o);
+      int64_t rows = 0;
+      while (auto b = dl.next()) {
+        REQUIRE(b->inputs.size(1) == 0);
+        rows += b->inputs.size(0);
+        REQUIRE(b->labels.numel() == b->inputs.size(0));
+      }
+      REQUIRE(rows == 10);
+    }
+  }
+}
+
+TEST_CASE("loader: empty tensors clone, concatenate and copy (no memcpy through null)", "[data][loader]") {
+  // empty tensors own no storage; copying them must not hand null pointers to memcpy (UBSan)
+  Tensor e = zeros({0, 3});
+  REQUIRE(e.clone().sizes() == Shape{0, 3});
+  REQUIRE(e.contiguous().sizes() == Shape{0, 3});
+  REQUIRE(cat({e, e}, 0).sizes() == Shape{0, 3});
+  REQUIRE(cat({e, ones({2, 3})}, 0).sizes() == Shape{2, 3});
+  Tensor dst = empty({0, 3});
+  dst.copy_(e);
+  REQUIRE(dst.numel() == 0);
+}

@@ -88,7 +88,7 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train gan --no-resume=1", "gan: --no-resume takes no value"},
       {"train gan --steps 5 --steps 6", "gan: --steps is given twice"},
       {"train gan foo", "gan: unexpected argument 'foo' (options look like --name value)"},
-      {"train gann", "unknown model 'gann'; available: gan,"},
+      {"train gann", "unknown model 'gann'; available: vae, gan,"},
   };
   for (const Case& c : cases) {
     INFO("duel " << c.args);

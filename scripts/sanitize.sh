@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the whole project (g++, CPU only) in
+# its own build directory, then the test suite under it. Any ASan or UBSan report fails the
+# test that triggers it (-fno-sanitize-recover=all, halt_on_error).
+#
+# Env: ASAN_BUILD_DIR (default build-asan), JOBS (default 2: build jobs and ctest -j),
+#      SANITIZE_EXCLUDE_TAGS (Catch tags left out of the run, default "[sim]": the SIMT
+#        emulator runs kernel threads on Boost.Context fibers, and an exception unwinding a
+#        fiber stack gives ASan false reports until kernels/sim annotates its stack switches,
+#        see docs/data-and-checkpoints.md; "" runs everything),
+#      SANITIZE_TESTS (a Catch test spec to run instead, e.g. "[data]"; empty = the suite
+#        less SANITIZE_EXCLUDE_TAGS), DUEL_CMAKE_ARGS (extra configure arguments).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APT_PACKAGES="cmake g++ make libeigen3-dev catch2 libboost-context-dev libstb-dev zlib1g-dev"
+BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
+JOBS="${JOBS:-2}"
+EXCLUDE_TAGS="${SANITIZE_EXCLUDE_TAGS-[sim]}"
+TESTS="${SANITIZE_TESTS:-}"
+
+missing=()
+for pkg in $APT_PACKAGES; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "sanitize.sh: installing missing packages: ${missing[*]}"
+  SUDO=()
+  if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+start=$SECONDS
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUEL_CUDA=OFF \
+  -DCMAKE_CXX_FLAGS="$SAN_FLAGS" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+  ${DUEL_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" -j"$JOBS" --target duel_tests
+echo "sanitize.sh: build took $((SECONDS - start)) s"
+
+# detect_leaks=0: the test binary keeps process-wide caches (allocators, thread pools) alive on
+# purpose; leak checking would report those, not bugs. Every other ASan and UBSan check is on.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+
+start=$SECONDS
+if [[ -n "$TESTS" ]]; then
+  "$BUILD_DIR/duel_tests" "$TESTS"
+else
+  # ctest runs each test case in its own process (parallel, and a crash names its test);
+  # leave out the test cases with the excluded tags, by exact name
+  exclude=""
+  if [[ -n "$EXCLUDE_TAGS" ]]; then
+    # (Catch's --list-* exits with the number of tests listed)
+    exclude="$({ "$BUILD_DIR/duel_tests" --list-test-names-only "$EXCLUDE_TAGS" || true; } |
+      sed -e '/^$/d' -e 's/[][\\.*^$+?(){}|]/\\&/g' | paste -sd '|' -)"
+  fi
+  if [[ -n "$exclude" ]]; then
+    echo "sanitize.sh: leaving out $(tr '|' '\n' <<<"$exclude" | wc -l) test cases tagged $EXCLUDE_TAGS"
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E "^($exclude)\$"
+  else
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+  fi
+fi
+echo "sanitize.sh: tests took $((SECONDS - start)) s"
+echo "sanitize.sh: no sanitizer reports"
