@@ -27,19 +27,9 @@ FUZZ_OUT="${FUZZ_OUT:-$FUZZ_BUILD_DIR/out}"
 DUEL_BUILD_DIR="${DUEL_BUILD_DIR:-build}"
 JOBS="${JOBS:-2}"
 
-missing=()
-for pkg in $APT_PACKAGES; do
-  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
-    missing+=("$pkg")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "fuzz.sh: installing missing packages: ${missing[*]}"
-  SUDO=()
-  if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source scripts/install_packages.sh
+# shellcheck disable=SC2086
+install_packages fuzz.sh $APT_PACKAGES
 
 # 1. libduel.a from a CPU-only g++ build (the one scripts/setup.sh made, if it is CPU-only)
 if [[ -f "$DUEL_BUILD_DIR/CMakeCache.txt" ]] && grep -qE '^CMAKE_CUDA_COMPILER:[A-Z]*=.*nvcc' "$DUEL_BUILD_DIR/CMakeCache.txt"; then

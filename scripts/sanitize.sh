@@ -20,19 +20,9 @@ JOBS="${JOBS:-2}"
 EXCLUDE_TAGS="${SANITIZE_EXCLUDE_TAGS-[sim]}"
 TESTS="${SANITIZE_TESTS:-}"
 
-missing=()
-for pkg in $APT_PACKAGES; do
-  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
-    missing+=("$pkg")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "sanitize.sh: installing missing packages: ${missing[*]}"
-  SUDO=()
-  if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source scripts/install_packages.sh
+# shellcheck disable=SC2086
+install_packages sanitize.sh $APT_PACKAGES
 
 SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 start=$SECONDS

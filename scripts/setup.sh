@@ -12,30 +12,9 @@ BUILD_DIR="${BUILD_DIR:-build}"
 BUILD_TYPE="${BUILD_TYPE:-Release}"
 JOBS="${JOBS:-2}"
 
-missing=()
-for pkg in $APT_PACKAGES; do
-  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
-  if [[ "$status" != "install ok installed" ]]; then
-    missing+=("$pkg")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "setup.sh: installing missing packages: ${missing[*]}"
-  if [[ "$(id -u)" -eq 0 ]]; then
-    SUDO=()
-  elif command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    echo "setup.sh: not root and sudo unavailable; cannot install: ${missing[*]}" >&2
-    exit 1
-  fi
-  "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
-else
-  echo "setup.sh: all apt packages present"
-fi
+source scripts/install_packages.sh
+# shellcheck disable=SC2086
+install_packages setup.sh $APT_PACKAGES
 
 # shellcheck disable=SC2086
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${DUEL_CMAKE_ARGS:-}
