@@ -10,9 +10,8 @@
 #include "rl/envs/minatar.h"
 #include "tensor/error.h"
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
-#include <stb/stb_image_write.h>
+#include "data/image.h"
+#include "tensor/serialize.h"
 
 namespace duel::rl {
 
@@ -135,19 +134,17 @@ Image render_rgb(const Env& env, int cell_px) {
   DUEL_FAIL("render_rgb: no renderer for environment '", env.name(), "'");
 }
 
+// Both write atomically (tensor/serialize.h): a failed write throws and leaves the previous file.
 void write_ppm(const Image& image, const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  DUEL_CHECK(f != nullptr, "write_ppm: cannot open '", path, "' for writing");
-  std::fprintf(f, "P6\n%d %d\n255\n", image.width, image.height);
-  const size_t n = image.rgb.size();
-  const bool ok = std::fwrite(image.rgb.data(), 1, n, f) == n;
-  const bool closed = std::fclose(f) == 0;
-  DUEL_CHECK(ok && closed, "write_ppm: failed writing '", path, "'");
+  std::string bytes = "P6\n" + std::to_string(image.width) + " " + std::to_string(image.height) + "\n255\n";
+  bytes.append(reinterpret_cast<const char*>(image.rgb.data()), image.rgb.size());
+  write_file_atomic(path, bytes.data(), bytes.size(), "write_ppm");
 }
 
 void write_png(const Image& image, const std::string& path) {
-  const int ok = stbi_write_png(path.c_str(), image.width, image.height, 3, image.rgb.data(), image.width * 3);
-  DUEL_CHECK(ok != 0, "write_png: failed writing '", path, "'");
+  ::duel::Image rgb(image.width, image.height, 3);
+  rgb.pixels = image.rgb;
+  save_png(path, rgb);
 }
 
 void write_ppm(const Env& env, const std::string& path, int cell_px) { write_ppm(render_rgb(env, cell_px), path); }

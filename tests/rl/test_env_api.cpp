@@ -138,6 +138,9 @@ TEST_CASE("render_rgb, write_ppm and write_png produce upscaled frames", "[rl][r
   CHECK(cimg.height == 400);
   write_png(cp, (dir / "cartpole.png").string());
   CHECK(fs::file_size(dir / "cartpole.png") > 100);
+  // frames are written atomically: a write that cannot happen throws naming the file
+  CHECK_THROWS_WITH(write_png(cp, (dir / "no-such-folder" / "f.png").string()), Catch::Contains("no-such-folder/f.png"));
+  CHECK_THROWS_WITH(write_ppm(cp, (dir / "no-such-folder" / "f.ppm").string()), Catch::Contains("no-such-folder/f.ppm"));
   fs::remove_all(dir);
   CHECK_THROWS_AS(write_ppm(env, "/nonexistent-dir/x.ppm"), duel::Error);
 }
