@@ -47,12 +47,18 @@ def record(name):
     m = re.search(r"^test log p\(x\) >=\s+([-\d.]+).*k = (\d+)", ev, re.M)
     if m:
         out["iw"], out["iw_k"] = float(m.group(1)), int(m.group(2))
+    m = re.search(r"step (\d+),", ev)
+    if m:
+        out["eval_step"] = m.group(1)
     m = re.search(r"([\d.]+) CPU seconds of training", ev)
     cpu = [r["cpu_seconds"] for r in metrics if "cpu_seconds" in r]
     if cpu:
         out["cpu_min"] = cpu[-1] / 60
     elif m:
         out["cpu_min"] = float(m.group(1)) / 60
+    m = re.search(r"#.*?([\d.]+) CPU min", out["command"])
+    if m and "cpu_min" not in out:
+        out["cpu_min"] = float(m.group(1))
     m = re.search(r"#\s*.*?([\d.]+) min wall", out["command"])
     if m and "cpu_min" not in out:
         out["wall_min"] = float(m.group(1))
@@ -95,7 +101,8 @@ def table():
             cpu = "wall " + fmt([r.get("wall_min") for r in rs])
         fcd_real = fcd_real or next((r["fcd_real"] for r in rs if "fcd_real" in r), None)
         cs_real = cs_real or next((r["cs_real"] for r in rs if "cs_real" in r), None)
-        rows.append(f"| `{model}` | {settings} | {c.get('steps', '')} | {fmt([r.get('fcd') for r in rs])} | "
+        steps = max((int(r["eval_step"]) for r in rs if r.get("eval_step")), default=c.get("steps", ""))
+        rows.append(f"| `{model}` | {settings} | {steps} | {fmt([r.get('fcd') for r in rs])} | "
                     f"{fmt([r.get('cs') for r in rs], 2)} | {'; '.join(other)} | {cpu} | "
                     + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
     rows[0] = rows[0].format(fr=f"{fcd_real:.1f}" if fcd_real else "?", cr=f"{cs_real:.2f}" if cs_real else "?")
