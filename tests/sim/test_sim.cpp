@@ -14,6 +14,7 @@
 #define DUEL_SIM 1
 #endif
 #include "tests/sim/kernels_for_tests.cuh"
+#include "tests/sim/dev_buf.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -33,24 +34,8 @@ namespace sim = duel::sim;
 
 namespace {
 
-// A device buffer with host copies in and out.
 template <class T>
-struct DevBuf {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit DevBuf(size_t count) : p(sim::device_alloc<T>(count)), n(count) {}
-  explicit DevBuf(const std::vector<T>& h) : DevBuf(h.size()) { upload(h); }
-  ~DevBuf() { sim::device_free(p); }
-  DevBuf(const DevBuf&) = delete;
-  DevBuf& operator=(const DevBuf&) = delete;
-  void upload(const std::vector<T>& h) { sim::memcpy_htod(p, h.data(), h.size() * sizeof(T)); }
-  std::vector<T> download() const {
-    std::vector<T> h(n);
-    sim::memcpy_dtoh(h.data(), p, n * sizeof(T));
-    return h;
-  }
-  void zero() { sim::memset(p, 0, n * sizeof(T)); }
-};
+using DevBuf = sim::testing::DevBuf<T>;
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 g(seed);

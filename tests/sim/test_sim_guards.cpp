@@ -15,6 +15,7 @@
 #define DUEL_SIM 1
 #endif
 #include "tests/sim/guard_kernels.cuh"
+#include "tests/sim/dev_buf.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -32,22 +33,7 @@ namespace sim = duel::sim;
 namespace {
 
 template <class T>
-struct Buf {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Buf(size_t count) : p(sim::device_alloc<T>(count)), n(count) {}
-  explicit Buf(const std::vector<T>& h) : Buf(h.size()) { upload(h); }
-  ~Buf() { sim::device_free(p); }
-  Buf(const Buf&) = delete;
-  Buf& operator=(const Buf&) = delete;
-  void upload(const std::vector<T>& h) { sim::memcpy_htod(p, h.data(), h.size() * sizeof(T)); }
-  std::vector<T> download() const {
-    std::vector<T> h(n);
-    sim::memcpy_dtoh(h.data(), p, n * sizeof(T));
-    return h;
-  }
-  void zero() { sim::memset(p, 0, n * sizeof(T)); }
-};
+using Buf = sim::testing::DevBuf<T>;
 
 // A checking run: shuffled schedule (seed 0: index order), poison, the race detector and
 // the run-ahead schedule (On rather than Auto, so that the tests also hold under gdb).
