@@ -37,34 +37,6 @@ int64_t metrics_line_step(const std::string& line) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  DUEL_CHECK(fd >= 0, "cannot write '", path, "': ", std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
-    }
-    done += (size_t)n;
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    DUEL_FAIL("cannot write '", path, "': ", std::strerror(err));
-  }
-}
-
 Run::Run(RunOptions options) : opt_(std::move(options)) {
   if (opt_.out_dir.empty()) opt_.out_dir = "runs/" + opt_.model;
 }
@@ -99,7 +71,8 @@ void Run::open_for_training(const std::string& config, int64_t resumed_step) {
     if (name.find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
   }
   config_text = config;
-  write_file_atomically(path("config.txt"), "model = " + opt_.model + "\n" + config);
+  const std::string config_file = "model = " + opt_.model + "\n" + config;
+  write_file_atomic(path("config.txt"), config_file.data(), config_file.size(), "run");
 
   // metrics.jsonl: keep the lines up to the resumed step (the steps after it run again)
   std::string kept;
@@ -110,7 +83,7 @@ void Run::open_for_training(const std::string& config, int64_t resumed_step) {
       if (s >= 0 && s <= resumed_step) kept += line + "\n";
     }
   }
-  write_file_atomically(path("metrics.jsonl"), kept);
+  write_file_atomic(path("metrics.jsonl"), kept.data(), kept.size(), "run");
   metrics_.open(path("metrics.jsonl"), std::ios::app);
   DUEL_CHECK(metrics_.good(), "run: cannot write ", path("metrics.jsonl"));
 

@@ -140,7 +140,4 @@ class Run {
 // Reads metrics.jsonl back: name -> (steps, values).
 std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> read_metrics(const std::string& path);
 
-// Writes `text` to `path` atomically (temporary file, fsync, rename); throws naming the file.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace duel::train
