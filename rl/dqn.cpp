@@ -1,14 +1,10 @@
-// The DQN family: networks, TD targets, the agent's update, the training loop with its
-// checkpoint/resume, evaluation and the command-line entry points. Overview in rl/dqn.h.
+// The DQN family: networks, TD targets, the agent's update, evaluation and the trainer with
+// its named checkpoint state. The zoo's entry (options, the shared loop) is rl/dqn_model.cpp.
 #include "rl/dqn.h"
 
-#include <omp.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -16,7 +12,6 @@
 #include "tensor/ops/loss.h"
 #include "tensor/ops/reduction.h"
 #include "tensor/ops/shape_ops.h"
-#include "train/progress.h"
 
 namespace duel::rl {
 
