@@ -33,6 +33,22 @@ Tensor least_squares_d_loss(const Tensor& d_real, const Tensor& d_fake, double a
 }
 Tensor least_squares_g_loss(const Tensor& d_fake, double c) { return mean(pow(d_fake - c, 2.0)) * 0.5; }
 
+Tensor loss_sensitive_loss(const Tensor& L_real, const Tensor& L_fake, const Tensor& margin, double lambda) {
+  DUEL_CHECK(L_real.sizes() == L_fake.sizes() && L_real.numel() == margin.numel(), "loss_sensitive_loss: L(x) ",
+             shape_str(L_real.sizes()), ", L(G(z)) ", shape_str(L_fake.sizes()), " and the margin ",
+             shape_str(margin.sizes()), " must hold one value per sample each");
+  Tensor Lx = L_real.flatten(), Lg = L_fake.flatten();
+  return mean(Lx) + mean(relu(margin.detach().flatten() + Lx - Lg)) * lambda;
+}
+Tensor loss_sensitive_g_loss(const Tensor& L_fake) { return mean(L_fake); }
+
+Tensor l1_margin(const Tensor& x, const Tensor& y, double tau) {
+  DUEL_CHECK(x.sizes() == y.sizes() && x.dim() >= 1, "l1_margin: x ", shape_str(x.sizes()), " and y ",
+             shape_str(y.sizes()), " must have the same shape [N, ...]");
+  NoGradGuard ng;
+  return sum(abs(x - y).flatten(1), {1}) * tau;
+}
+
 Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen) {
   DUEL_CHECK(real.sizes() == fake.sizes(), "gradient_penalty: real ", shape_str(real.sizes()), " and fake ",
              shape_str(fake.sizes()), " must have the same shape");

@@ -8,6 +8,7 @@
 //   hinge (Lim & Ye 2017)           D: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]   G: -E[D(G(z))]
 //   least squares (Mao 2017)        D: 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]   G: 1/2 E[(D(G(z)) - c)^2]
 //   gradient penalty (Gulrajani)    lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ between x and G(z)
+//   loss-sensitive (Qi 2017)        L: E[L(x)] + lambda E[(Delta(x, G(z)) + L(x) - L(G(z)))^+]   G: E[L(G(z))]
 #pragma once
 #include "nn/module.h"
 #include "tensor/random.h"
@@ -30,6 +31,15 @@ Tensor hinge_g_loss(const Tensor& d_fake);
 // a: the target for fakes, b: for reals, c: what G wants D to believe (Mao et al.: a=0, b=c=1).
 Tensor least_squares_d_loss(const Tensor& d_real, const Tensor& d_fake, double a = 0.0, double b = 1.0);
 Tensor least_squares_g_loss(const Tensor& d_fake, double c = 1.0);
+
+// Qi's loss-sensitive objective for the loss function L_theta (one value per sample):
+// mean_i L(x_i) + lambda mean_i [margin_i + L(x_i) - L(G(z_i))]^+, where margin_i = Delta(x_i, G(z_i))
+// is a data-dependent margin (a constant: no gradient flows through it). The generator's
+// objective is mean_i L(G(z_i)): loss_sensitive_g_loss.
+Tensor loss_sensitive_loss(const Tensor& L_real, const Tensor& L_fake, const Tensor& margin, double lambda);
+Tensor loss_sensitive_g_loss(const Tensor& L_fake);
+// The margin Delta(x, y) = tau ||x_i - y_i||_1 per sample (summed over every other dimension), detached.
+Tensor l1_margin(const Tensor& x, const Tensor& y, double tau);
 
 // lambda * mean_i (||grad_x D(x^_i)||_2 - 1)^2 with x^_i = eps_i x_i + (1 - eps_i) x~_i,
 // eps_i ~ U[0, 1) from `gen`. The gradient is taken with create_graph, so the penalty's own

@@ -5,6 +5,7 @@
 //   gan       3.1.1  Goodfellow et al. 2014      gan/gan.cpp
 //   wgan      3.2.2  Arjovsky et al. 2017        gan/wgan.cpp
 //   wgan-gp   3.2.3  Gulrajani et al. 2017       gan/wgan_gp.cpp
+//   lsgan-qi  3.3.1  Qi 2017 (loss-sensitive)    gan/lsgan_qi.cpp
 //   ebgan     3.4.1  Zhao et al. 2017            gan/ebgan.cpp
 //   began     3.4.2  Berthelot et al. 2017       gan/began.cpp
 //   dcgan     4.1.1  Radford et al. 2016         gan/dcgan.cpp
@@ -24,6 +25,7 @@ train::ModelInfo vae_model();
 train::ModelInfo gan_model();
 train::ModelInfo wgan_model();
 train::ModelInfo wgan_gp_model();
+train::ModelInfo lsgan_qi_model();
 train::ModelInfo ebgan_model();
 train::ModelInfo began_model();
 train::ModelInfo dcgan_model();

@@ -38,6 +38,26 @@ TEST_CASE("gan losses: hand-derived values", "[gan][losses]") {
   CHECK(gan::least_squares_d_loss(vec({1}), vec({-1}), -1, 1).item() == Approx(0.0));
 }
 
+TEST_CASE("lsgan-qi: the loss-sensitive objective and its L1 margin, by hand", "[gan][losses]") {
+  // two pairs: x = [0, 0] vs G(z) = [1, -1] (L1 2), x = [1, 1] vs [1, 0.5] (L1 0.5); tau 0.5
+  Tensor x = from_vector(std::vector<double>{0, 0, 1, 1}, {2, 2}, TensorOptions(kFloat64));
+  Tensor y = from_vector(std::vector<double>{1, -1, 1, 0.5}, {2, 2}, TensorOptions(kFloat64));
+  Tensor delta = gan::l1_margin(x, y, 0.5);
+  CHECK(delta.to_vector<double>() == std::vector<double>{1.0, 0.25});
+  // L(x) = [0.5, 1], L(G(z)) = [2, 1]: hinge [1 + 0.5 - 2, 0.25 + 1 - 1]^+ = [0, 0.25]
+  // S = mean L(x) + lambda mean hinge = 0.75 + 3 * 0.125
+  Tensor Lx = vec({0.5, 1}).requires_grad_(), Lg = vec({2, 1}).requires_grad_();
+  Tensor S = gan::loss_sensitive_loss(Lx, Lg, delta, 3.0);
+  CHECK(S.item() == Approx(0.75 + 3 * 0.125));
+  S.backward();
+  // dS/dL(x_i) = 1/2 + lambda/2 [hinge_i > 0]; dS/dL(G(z_i)) = -lambda/2 [hinge_i > 0]
+  CHECK(Lx.grad().to_vector<double>() == std::vector<double>{0.5, 0.5 + 1.5});
+  CHECK(Lg.grad().to_vector<double>() == std::vector<double>{0.0, -1.5});
+  CHECK(gan::loss_sensitive_g_loss(vec({2, 1})).item() == Approx(1.5));
+  CHECK_THROWS_WITH(gan::loss_sensitive_loss(vec({1, 2}), vec({1}), delta, 1.0),
+                    Catch::Contains("loss_sensitive_loss") && Catch::Contains("[2, 1]"));
+}
+
 TEST_CASE("ebgan: the pull-away term is the mean squared cosine of distinct pairs", "[gan][losses]") {
   // codes (1,0), (0,1), (2,2): cosines 0, 1/sqrt2, 1/sqrt2 -> squares 0, 1/2, 1/2 over 3 pairs
   Tensor s = from_vector(std::vector<double>{1, 0, 0, 1, 2, 2}, {3, 2}, TensorOptions(kFloat64));
