@@ -197,35 +197,71 @@ void Run::log_metrics(int64_t step, const std::vector<std::pair<std::string, dou
   metrics_.flush();
 }
 
+bool parse_metrics_line(const std::string& line, MetricsLine& out, std::string* error) {
+  auto fail = [&](size_t at, const std::string& what) {
+    if (error) *error = "column " + std::to_string(at + 1) + ": " + what;
+    return false;
+  };
+  out = MetricsLine{};
+  bool has_step = false;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+  };
+  skip_space();
+  if (i == line.size() || line[i] != '{') return fail(i, "expected '{'");
+  ++i;
+  skip_space();
+  if (i < line.size() && line[i] == '}') return fail(i, "an empty object (no \"step\")");
+  while (true) {
+    skip_space();
+    if (i == line.size() || line[i] != '"') return fail(i, "expected a quoted key");
+    size_t key_end = line.find('"', i + 1);
+    if (key_end == std::string::npos) return fail(i, "unterminated key");
+    const std::string key = line.substr(i + 1, key_end - i - 1);
+    i = key_end + 1;
+    skip_space();
+    if (i == line.size() || line[i] != ':') return fail(i, "expected ':' after \"" + key + "\"");
+    ++i;
+    skip_space();
+    const size_t value_start = i;
+    while (i < line.size() && line[i] != ',' && line[i] != '}' && line[i] != ' ') ++i;
+    const std::string text = line.substr(value_start, i - value_start);
+    double v = 0;
+    if (text == "null") {
+      if (key == "step") return fail(value_start, "\"step\" is null");
+    } else if (!parse_finite_double(text, v)) {
+      return fail(value_start, "\"" + key + "\" should be a number or null, got '" + text + "'");
+    } else if (key == "step") {
+      out.step = v;
+      has_step = true;
+    } else {
+      out.values.push_back({key, v});
+    }
+    skip_space();
+    if (i < line.size() && line[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < line.size() && line[i] == '}') break;
+    return fail(i, "expected ',' or '}' (a torn line?)");
+  }
+  ++i;
+  skip_space();
+  if (i != line.size()) return fail(i, "text after the closing '}'");
+  if (!has_step) return fail(0, "no \"step\"");
+  return true;
+}
+
 std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> read_metrics(const std::string& path) {
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> out;
   std::ifstream in(path);
   std::string line;
+  MetricsLine m;
   while (std::getline(in, line)) {
-    if (metrics_line_step(line) < 0) continue;  // a torn line
-    // minimal parser for the flat objects written above: "key": number
-    double step = 0;
-    std::vector<std::pair<std::string, double>> kv;
-    size_t pos = 0;
-    while ((pos = line.find('"', pos)) != std::string::npos) {
-      size_t end = line.find('"', pos + 1);
-      if (end == std::string::npos) break;
-      std::string key = line.substr(pos + 1, end - pos - 1);
-      size_t colon = line.find(':', end);
-      if (colon == std::string::npos) break;
-      size_t vstart = colon + 1;
-      while (vstart < line.size() && line[vstart] == ' ') ++vstart;
-      size_t vend = line.find_first_of(",}", vstart);
-      if (vend == std::string::npos) break;
-      std::string val = line.substr(vstart, vend - vstart);
-      pos = vend;
-      if (val == "null") continue;
-      double v = std::strtod(val.c_str(), nullptr);
-      if (key == "step") step = v;
-      else kv.push_back({key, v});
-    }
-    for (auto& [k, v] : kv) {
-      out[k].first.push_back(step);
+    if (!parse_metrics_line(line, m)) continue;  // a torn line
+    for (auto& [k, v] : m.values) {
+      out[k].first.push_back(m.step);
       out[k].second.push_back(v);
     }
   }

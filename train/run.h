@@ -137,7 +137,16 @@ class Run {
   bool handlers_ = false;
 };
 
-// Reads metrics.jsonl back: name -> (steps, values).
+// One line of metrics.jsonl as log_metrics writes it: {"step": N, "key": number or null, ...}.
+struct MetricsLine {
+  double step = 0;
+  std::vector<std::pair<std::string, double>> values;  // in the line's order, nulls left out
+};
+// Parses a line strictly; false for anything else (a torn line, text that is not a flat object
+// of numbers), with *error saying where and what when given.
+bool parse_metrics_line(const std::string& line, MetricsLine& out, std::string* error = nullptr);
+
+// Reads metrics.jsonl back: name -> (steps, values). Lines that do not parse (torn) are skipped.
 std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> read_metrics(const std::string& path);
 
 }  // namespace duel::train

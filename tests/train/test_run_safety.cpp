@@ -21,10 +21,13 @@
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
+#include "tests/train/run_cli.h"
 
 using namespace duel;
 namespace fs = std::filesystem;
 using Catch::Contains;
+using test::CliResult;
+using test::run_cli;
 
 namespace {
 
@@ -32,23 +35,6 @@ fs::path fresh_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("duel_safety_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   return d;
-}
-
-struct CliResult {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliResult run_cli(const std::string& args) {
-  CliResult r;
-  FILE* p = ::popen((std::string(DUEL_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
 }
 
 std::string read_file(const fs::path& p) {

@@ -1,0 +1,28 @@
+// Runs the real `duel` binary (DUEL_CLI_PATH, set by CMakeLists.txt) with a command line, for the
+// tests of its exit codes and messages.
+#pragma once
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+namespace duel::test {
+
+struct CliResult {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+inline CliResult run_cli(const std::string& args) {
+  CliResult r;
+  FILE* p = ::popen((std::string(DUEL_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace duel::test
