@@ -4,7 +4,9 @@
 #include <cstdio>
 
 #include "data/image.h"
+#include "gan/birthday.h"
 #include "gan/metrics.h"
+#include "tensor/ops/shape_ops.h"
 #include "tensor/serialize.h"
 
 namespace duel::gan {
@@ -100,6 +102,7 @@ Tensor GanModel::sample(int64_t n, Generator& gen) {
 }
 
 void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
+  if (request.birthday) return evaluate_birthday(run, request);
   train::EvalRequest r = request;
   if (r.n <= 0) r.n = 2000;
   Generator gen(seed + 12345);
@@ -126,6 +129,63 @@ void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
   for (auto& [k, v] : m) std::printf("%-18s %10.4f\n", k.c_str(), v);
   for (auto& [k, v] : toy_metrics(data, data.evaluation_set(r.n)))
     std::printf("%-18s %10.4f   (real samples)\n", k.c_str(), v);
+}
+
+void GanModel::evaluate_birthday(Run& run, const train::EvalRequest& request) {
+  DUEL_CHECK(data.is_image(), "duel eval --birthday: the birthday-paradox test needs an image generator; ",
+             run.dir(), " was trained on ", data.name());
+  BirthdayOptions o;
+  if (request.birthday_batches > 0) o.batches = request.birthday_batches;
+  if (request.birthday_s_max > 0) o.s_max = request.birthday_s_max;
+  DUEL_CHECK(o.s_max >= o.s_min, "duel eval --birthday: --s-max must be at least ", o.s_min, ", got ", o.s_max);
+  auto judge = load_judge(request.judge_path);
+  // the duplicate threshold, from real test images
+  ImageDataset pool = load_fashion_mnist("test", "", true, o.pool);
+  const double threshold = nearest_neighbour_quantile(judge_features(*judge, pool.images), o.quantile);
+  Generator gen(seed + 777);
+  BirthdayResult fake = birthday_test([&](int64_t s) { return sample(s, gen); }, *judge, threshold, o);
+  // the reference: batches of distinct real training images
+  ImageDataset train = load_fashion_mnist("train");
+  Generator pick(seed + 778);
+  auto draw_real = [&](int64_t s) {
+    return index_select(train.images, 0, randperm(train.size(), &pick).narrow(0, 0, s));
+  };
+  BirthdayResult real = birthday_test(draw_real, *judge, threshold, o);
+
+  std::printf("birthday-paradox test (Arora and Zhang) of %s, %lld batches per s\n", run.dir().c_str(),
+              (long long)o.batches);
+  std::printf("duplicate: judge-feature distance < %.4g (the %g quantile of nearest-neighbour distances among %lld "
+              "real test images)\n",
+              threshold, o.quantile, (long long)o.pool);
+  std::printf("%8s %16s %16s\n", "s", "generated p(dup)", "real p(dup)");
+  for (size_t k = 0; k < std::max(fake.rows.size(), real.rows.size()); ++k) {
+    auto cell = [&](const BirthdayResult& r) {
+      if (k >= r.rows.size()) return std::string("-");
+      char b[48];
+      std::snprintf(b, sizeof b, "%lld/%lld", (long long)r.rows[k].with_duplicate, (long long)r.rows[k].batches);
+      return std::string(b);
+    };
+    const int64_t s = k < fake.rows.size() ? fake.rows[k].s : real.rows[k].s;
+    std::printf("%8lld %16s %16s\n", (long long)s, cell(fake).c_str(), cell(real).c_str());
+  }
+  auto estimate = [](const BirthdayResult& r) {
+    char b[96];
+    if (r.lower_bound())
+      std::snprintf(b, sizeof b, ">= %.3g (no s <= %lld reached p 1/2)", r.support(), (long long)r.rows.back().s);
+    else
+      std::snprintf(b, sizeof b, "%.3g (s = %lld)", r.support(), (long long)r.s_half);
+    return std::string(b);
+  };
+  std::printf("%-18s %s\n", "support generated", estimate(fake).c_str());
+  std::printf("%-18s %s\n", "support real", estimate(real).c_str());
+  const std::string out = request.birthday_out.empty() ? run.path("birthday_pairs.png") : request.birthday_out;
+  if (fake.closest_images.defined()) {
+    save_image_grid(out, fake.closest_images, /*nrow=*/4, 2, /*upscale=*/2);
+    std::printf("closest generated pairs (left/right, row by row) in %s:\n", out.c_str());
+    std::printf("%6s %14s %14s\n", "pair", "feature dist", "pixel rms");
+    for (size_t k = 0; k < fake.closest.size(); ++k)
+      std::printf("%6zu %14.4f %14.4f\n", k + 1, fake.closest[k].feature_distance, fake.closest[k].pixel_distance);
+  }
 }
 
 }  // namespace duel::gan

@@ -45,6 +45,9 @@ class GanModel : public train::Model {
   // FCD of 500 samples against 500 test images (logged at every snapshot as `fcd500`, so that
   // losses and sample quality can be compared over training); NaN without the judge.
   double snapshot_fcd();
+  // `duel eval --birthday`: the birthday-paradox test on G's samples and, as the reference, on
+  // the real training set (gan/birthday.h).
+  void evaluate_birthday(Run& run, const train::EvalRequest& request);
 
   Device device;
   uint64_t seed;

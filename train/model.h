@@ -22,6 +22,11 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 struct EvalRequest {
   int64_t n = 0;             // samples (generators) or episodes (agents); 0 = the model's default
   std::string judge_path;    // "" = gan::default_judge_path()
+  // `duel eval --birthday`: the birthday-paradox support estimate instead (gan/birthday.h)
+  bool birthday = false;
+  int64_t birthday_batches = 0;  // batches per s (0 = the test's default)
+  int64_t birthday_s_max = 0;    // largest batch size tried (0 = default)
+  std::string birthday_out;      // picture of the closest pairs ("" = <run>/birthday_pairs.png)
 };
 
 class Model {
