@@ -7,7 +7,9 @@
 //   duel options [--markdown]                  every model's options (docs/options.md)
 //   duel sample <run-dir> [--n 64] [--out F]   draw samples from a trained run
 //   duel eval <run-dir> [--n N] [--judge F]    evaluate a trained run
+//   duel eval <run-dir> --birthday             the birthday-paradox support estimate
 //   duel bench [args]                          kernel benchmarks (runs duel_bench)
+//   duel report <run-dir>... --out FILE.html   one self-contained HTML page comparing runs
 #include <unistd.h>
 
 #include <csignal>
@@ -21,6 +23,7 @@
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
+#include "train/report.h"
 
 using namespace duel;
 
@@ -35,12 +38,16 @@ commands:
   options [--markdown]          the options of every model
   sample <run-dir> [--n N] [--out FILE]
                                 draw N samples from a trained run into a PNG
-  eval <run-dir> [--n N] [--judge FILE]
+  eval <run-dir> [--n N] [--judge FILE] [--birthday [--batches B] [--s-max S] [--out FILE]]
                                 evaluate a trained run (FCD and classifier score for images, mode
                                 coverage for toy mixtures, greedy episodes for agents; the judge's
-                                weights come from FILE, $DUEL_JUDGE or the checkout's gan/judge.duel)
+                                weights come from FILE, $DUEL_JUDGE or the checkout's gan/judge.duel);
+                                --birthday: the birthday-paradox estimate of G's support size
   bench [duel_bench options]    run the CPU benchmarks (duel against libtorch)
   bench --gpu [options]         run the GPU kernel benchmarks (our kernels against cuDNN/cuBLAS)
+  report <run-dir>... --out FILE.html
+                                one self-contained HTML page comparing runs (training folders or
+                                docs/runs records): table, options, samples, metric plots, eval
 
 Exit status: 0 done, 1 error (the message says what and why), 2 bad command line,
 130/143 interrupted by Ctrl-C/SIGTERM (a checkpoint was written; rerun to resume).
@@ -187,6 +194,10 @@ int cmd_eval(const std::vector<std::string>& args) {
   const train::OptionTable table = {
       train::Option::integer("n", "", 0, 0, 1000000, "samples (generators; 0 = 2000) or episodes (agents; 0 = 100)"),
       train::Option::text("judge", "", "", "judge weights (default $DUEL_JUDGE, else the checkout's gan/judge.duel)"),
+      train::Option::flag("birthday", "the birthday-paradox support estimate (image generators) instead"),
+      train::Option::integer("batches", "", 0, 0, 100000, "--birthday: batches per batch size s (0 = 20)"),
+      train::Option::integer("s-max", "", 0, 0, 1000000, "--birthday: the largest batch size tried (0 = 1600)"),
+      train::Option::text("out", "", "", "--birthday: picture of the closest pairs (default <run>/birthday_pairs.png)"),
   };
   train::Options opt;
   try {
@@ -195,8 +206,15 @@ int cmd_eval(const std::vector<std::string>& args) {
     usage_error(e.what());
   }
   train::Run run = open_run(args[0]);
+  if (opt.boolean("birthday") && !train::find_model(run.options().model).generator)
+    usage_error("--birthday needs a generator; model '" + run.options().model + "' does not generate samples");
   std::unique_ptr<train::Model> model = train::load_trained_model(run);
-  model->evaluate(run, {.n = opt.integer("n"), .judge_path = opt.text("judge")});
+  model->evaluate(run, {.n = opt.integer("n"),
+                        .judge_path = opt.text("judge"),
+                        .birthday = opt.boolean("birthday"),
+                        .birthday_batches = opt.integer("batches"),
+                        .birthday_s_max = opt.integer("s-max"),
+                        .birthday_out = opt.text("out")});
   return 0;
 }
 
@@ -223,6 +241,33 @@ int cmd_bench(int argc, char** argv) {
   return 1;
 }
 
+int cmd_report(const std::vector<std::string>& args) {
+  if (has_help(args)) {
+    std::printf("usage: duel report <run-dir>... --out FILE.html\n"
+                "Writes one self-contained HTML page: a table comparing the runs, then per run its\n"
+                "options, command, sample grid, metrics plot and eval.txt. A run is a training folder\n"
+                "(runs/NAME) or a committed record (docs/runs/NAME, pictures in docs/images/).\n");
+    return 0;
+  }
+  std::vector<std::filesystem::path> runs;
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--out") {
+      if (i + 1 == args.size()) usage_error("report: --out needs a file name (e.g. --out report.html)");
+      out = args[++i];
+    } else if (args[i].rfind("-", 0) == 0) {
+      usage_error("report: unknown option " + args[i] + "; valid: --out FILE.html");
+    } else {
+      runs.push_back(args[i]);
+    }
+  }
+  if (runs.empty()) usage_error("report needs run folders (e.g. `duel report runs/* --out report.html`)");
+  if (out.empty()) usage_error("report needs --out FILE.html (the page to write)");
+  train::write_report(runs, out);
+  std::printf("wrote %s (%zu run%s)\n", out.c_str(), runs.size(), runs.size() == 1 ? "" : "s");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,6 +284,7 @@ int main(int argc, char** argv) {
     if (cmd == "sample") return cmd_sample(args);
     if (cmd == "eval") return cmd_eval(args);
     if (cmd == "bench") return cmd_bench(argc, argv);
+    if (cmd == "report") return cmd_report(args);
     usage_error("unknown command '" + cmd + "'");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "duel: error: %s\n", e.what());
