@@ -59,17 +59,17 @@ std::shared_ptr<nn::Sequential> dcgan_generator(int64_t z_dim) {
   return g;
 }
 
-std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm) {
+std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm, bool bias) {
   auto d = std::make_shared<nn::Sequential>();
-  d->emplace_back<nn::Conv2d>(1, 64, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  d->emplace_back<nn::Conv2d>(1, 64, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = bias});
   d->emplace_back<nn::LeakyReLU>(0.2);
-  d->emplace_back<nn::Conv2d>(64, 128, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  d->emplace_back<nn::Conv2d>(64, 128, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = bias});
   if (batchnorm) d->emplace_back<nn::BatchNorm2d>(128);
   d->emplace_back<nn::LeakyReLU>(0.2);
-  d->emplace_back<nn::Conv2d>(128, 256, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = false});
+  d->emplace_back<nn::Conv2d>(128, 256, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = bias});
   if (batchnorm) d->emplace_back<nn::BatchNorm2d>(256);
   d->emplace_back<nn::LeakyReLU>(0.2);
-  d->emplace_back<nn::Conv2d>(256, 1, 3, nn::ConvOptions{.stride = 1, .padding = 0, .bias = false});
+  d->emplace_back<nn::Conv2d>(256, 1, 3, nn::ConvOptions{.stride = 1, .padding = 0, .bias = bias});
   d->emplace_back<nn::Flatten>();
   if (sigmoid) d->emplace_back<nn::Sigmoid>();
   return d;

@@ -27,9 +27,10 @@ std::shared_ptr<nn::Sequential> gan_discriminator(int64_t in_dim, int64_t hidden
 //      -ConvT(k4,s2,p1)-> 1x28x28, tanh (batch norm + ReLU after every layer but the last)
 //   D: 1x28x28 -Conv(k4,s2,p1)-> 64x14x14 -Conv(k4,s2,p1)-> 128x7x7 -Conv(k4,s2,p1)-> 256x3x3
 //      -Conv(k3)-> 1 (LeakyReLU 0.2; batch norm after the 2nd and 3rd conv when `batchnorm`;
-//      a sigmoid at the end when `sigmoid`, else the logit / critic value)
+//      a sigmoid at the end when `sigmoid`, else the logit / critic value; the convolutions
+//      have no bias, as batch norm follows them in DCGAN, unless `bias`)
 std::shared_ptr<nn::Sequential> dcgan_generator(int64_t z_dim = 100);
-std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid = true, bool batchnorm = true);
+std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid = true, bool batchnorm = true, bool bias = false);
 // DCGAN's weights_init: conv weights ~ N(0, 0.02); batch-norm weight ~ N(1, 0.02), bias 0.
 void dcgan_init(nn::Module& net, Generator& gen);
 

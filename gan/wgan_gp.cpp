@@ -35,7 +35,13 @@ class WganGp : public GanModel {
     manual_seed(seed);
     const bool image = data.is_image();
     G = image ? dcgan_generator(z_dim) : mlp(z_dim, 512, 2, 3);
-    D = image ? dcgan_discriminator(/*sigmoid=*/false, o.boolean("critic-bn")) : mlp(2, 512, 1, 3);
+    D = image ? dcgan_discriminator(/*sigmoid=*/false, o.boolean("critic-bn"), o.boolean("critic-bias"))
+              : mlp(2, 512, 1, 3);
+    if (image && o.text("init") == "dcgan") {
+      Generator init_gen(seed + 3);
+      dcgan_init(*G, init_gen);
+      dcgan_init(*D, init_gen);
+    }
     G->to(device);
     D->to(device);
     const double alpha = o.real("lr"), beta1 = o.real("beta1"), beta2 = o.real("beta2");
@@ -106,6 +112,9 @@ train::ModelInfo wgan_gp_model() {
       train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay"),
       train::Option::real("beta2", "beta_2", 0.9, 0, 1, "Adam's second-moment decay"),
       train::Option::boolean("critic-bn", "", false, "batch norm in the image critic (the paper has none)"),
+      train::Option::boolean("critic-bias", "", false, "biases in the image critic's convolutions"),
+      train::Option::choice("init", "", "default", {"default", "dcgan"},
+                            "image nets' initial weights: the layers' defaults or DCGAN's N(0, 0.02)"),
   };
   info.presets = {{"data", {"fashion-mnist"}, {{"batch", "64"}, {"steps", "1000"}, {"lambda", "10"}}}};
   info.test_options = {{"data", "fashion-mnist"}, {"batch", "4"}, {"n-critic", "2"}, {"critic-bn", "1"}};
