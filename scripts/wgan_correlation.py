@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """WGAN's claim, from a run record: does the critic's Wasserstein estimate track sample quality?
 
-    python3 scripts/wgan_correlation.py docs/runs/wgan-fmnist-s0
+    python3 scripts/wgan_correlation.py docs/runs/wgan-fmnist-s0 [--svg docs/images/wgan-correlation.svg]
 
 For each snapshot (every --sample-every iterations) it pairs the FCD of 500 samples (`fcd500`)
 with the mean Wasserstein estimate (`wasserstein`, logged every --log-every iterations) over the
 iterations since the previous snapshot, prints the pairs as a Markdown table and Spearman's rank
 correlation between them (Arjovsky et al.: the estimate falls as the samples improve, so the
-correlation should be positive).
+correlation should be positive). With --svg it also draws the pairs: the estimate (x) against
+FCD (y), each point labelled with its iteration.
 """
 import json
 import sys
@@ -37,13 +38,53 @@ def spearman(a, b):
     return cov / (va * vb)
 
 
+def svg_scatter(rows, rho, path):
+    """A self-contained SVG: Wasserstein estimate (x) against FCD (y), points labelled by iteration."""
+    W, H, L, R, T, B = 560, 400, 70, 20, 30, 50
+    xs, ys = [r[1] for r in rows], [r[2] for r in rows]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = 0.0, max(ys) * 1.05
+    pad = (x1 - x0) * 0.08 or 0.01
+    x0, x1 = x0 - pad, x1 + pad
+    X = lambda v: L + (v - x0) / (x1 - x0) * (W - L - R)
+    Y = lambda v: H - B - (v - y0) / (y1 - y0) * (H - T - B)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
+           f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>']
+    for k in range(5):
+        xv, yv = x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4
+        out.append(f'<text x="{X(xv):.1f}" y="{H - B + 16}" text-anchor="middle">{xv:.3f}</text>')
+        out.append(f'<text x="{L - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end">{yv:.0f}</text>')
+        out.append(f'<line x1="{L}" y1="{Y(yv):.1f}" x2="{W - R}" y2="{Y(yv):.1f}" stroke="#ddd"/>')
+    pts = " ".join(f"{X(r[1]):.1f},{Y(r[2]):.1f}" for r in rows)
+    out.append(f'<polyline points="{pts}" fill="none" stroke="#999" stroke-dasharray="4 3"/>')
+    for step, est, fcd in rows:
+        out.append(f'<circle cx="{X(est):.1f}" cy="{Y(fcd):.1f}" r="4" fill="#c0392b"/>')
+        out.append(f'<text x="{X(est) + 6:.1f}" y="{Y(fcd) - 6:.1f}" fill="#555">{step}</text>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">critic\'s Wasserstein estimate '
+               '(mean since the previous snapshot)</text>')
+    out.append(f'<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 {(T + H - B) / 2})">'
+               'FCD of 500 samples</text>')
+    out.append(f'<text x="{L + 8}" y="{T - 10}">WGAN: iterations labelled; Spearman rank correlation {rho:.2f}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
-    run = sys.argv[1] if len(sys.argv) > 1 else "docs/runs/wgan-fmnist-s0"
+    args = sys.argv[1:]
+    svg = None
+    if "--svg" in args:
+        i = args.index("--svg")
+        svg = args[i + 1]
+        del args[i:i + 2]
+    run = args[0] if args else "docs/runs/wgan-fmnist-s0"
     lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl") if l.strip()]
     w = [(r["step"], r["wasserstein"]) for r in lines if "wasserstein" in r]
     f = [(r["step"], r["fcd500"]) for r in lines if "fcd500" in r]
     rows, prev = [], 0
-    for step, fcd in f:
+    for step, fcd in sorted(dict(f).items()):  # a snapshot logged twice counts once
         window = [v for s, v in w if prev < s <= step]
         if window:
             rows.append((step, sum(window) / len(window), fcd))
@@ -55,6 +96,9 @@ def main():
     if len(rows) >= 3:
         rho = spearman([r[1] for r in rows], [r[2] for r in rows])
         print(f"\nSpearman rank correlation between the estimate and FCD over {len(rows)} snapshots: {rho:.3f}")
+        if svg:
+            svg_scatter(rows, rho, svg)
+            print(f"plot: {svg}")
 
 
 if __name__ == "__main__":
