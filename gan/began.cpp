@@ -10,6 +10,8 @@
 // k_t keeps E[L(G(z))] = gamma E[L(x)] (the equilibrium); gamma, the diversity ratio, trades
 // diversity (high) for quality (low). The convergence measure, logged every step as
 // `m_global`, is M_global = L(x) + |gamma L(x) - L(G(z_G))|. Adam 1e-4 (beta1 0.5); k_0 = 0.
+#include <limits>
+
 #include "gan/model.h"
 #include "gan/models.h"
 
@@ -36,6 +38,8 @@ class Began : public GanModel {
   void state(Checkpointable& s) override {
     GanModel::state(s);
     s.add("k_t", k_t);
+    s.add("m_global.sum", m_sum);
+    s.add("m_global.count", m_count, 0, std::numeric_limits<int64_t>::max());
   }
 
   void step(int64_t) override {
@@ -58,10 +62,17 @@ class Began : public GanModel {
     const double balance = gamma * lx - lg;
     k_t = std::min(1.0, std::max(0.0, k_t + lambda_k * balance));
     m_global = lx + std::abs(balance);
+    m_sum += m_global;
+    ++m_count;
   }
 
+  // M_global of every step goes to metrics.jsonl; the progress line shows its mean since the last log
+  Metrics events() override { return {{"m_global", m_global}}; }
   Metrics values() override {
-    return {{"loss_D", loss_D.item()}, {"loss_G", loss_G.item()}, {"k_t", k_t}, {"m_global", m_global}};
+    const double m_mean = m_count ? m_sum / (double)m_count : m_global;
+    m_sum = 0;
+    m_count = 0;
+    return {{"loss_D", loss_D.item()}, {"loss_G", loss_G.item()}, {"k_t", k_t}, {"m_global_mean", m_mean}};
   }
   std::vector<std::string> plotted() const override { return {"m_global", "loss_D", "loss_G"}; }
 
@@ -69,6 +80,8 @@ class Began : public GanModel {
   int64_t m_;
   double gamma, lambda_k;
   double k_t = 0.0, m_global = 0.0;
+  double m_sum = 0.0;  // M_global summed since the last values()
+  int64_t m_count = 0;
   std::shared_ptr<AutoencoderDiscriminator> ae;  // D, with its encoder and energy
   Tensor loss_D, loss_G;
 };

@@ -12,6 +12,11 @@
 // energy, generated ones are pushed up to the margin m; `energy_real` and `energy_fake` are
 // logged to show the two over training. Generator: the DCGAN generator (the zoo's comparison
 // uses the same generator for every GAN); Adam 2e-4 (beta1 0.5).
+//
+// The autoencoder has no batch norm by default (--d-bn 0): D sees the real and the generated
+// batch separately, and batch norm would normalise a collapsed generated batch (all samples
+// alike, no variance) into something the decoder reconstructs easily, i.e. low energy for
+// exactly the failure the energy should punish; the first run with batch norm collapsed so.
 #include "gan/model.h"
 #include "gan/models.h"
 
@@ -38,7 +43,7 @@ class Ebgan : public GanModel {
     G = dcgan_generator(z_dim);
     dcgan_init(*G, init_gen);
     D = ae = std::make_shared<AutoencoderDiscriminator>(o.integer("code-dim"), 64,
-                                                  AutoencoderDiscriminator::Activation::kLeakyReLU, /*batchnorm=*/true);
+                                                  AutoencoderDiscriminator::Activation::kLeakyReLU, o.boolean("d-bn"));
     G->to(device);
     D->to(device);
     const double lr = o.real("lr");
@@ -99,6 +104,8 @@ train::ModelInfo ebgan_model() {
       train::Option::real("margin", "m", 1.0, 0, 1e6, "energy margin for generated samples", /*open_low=*/true),
       train::Option::real("lambda-pt", "lambda_PT", 0.1, 0, 1e6, "weight of the pull-away term"),
       train::Option::integer("code-dim", "", 64, 1, 65536, "size of the autoencoder's code"),
+      train::Option::boolean("d-bn", "", false,
+                             "batch norm in the autoencoder (normalises real and generated batches separately)"),
       lr_option(2e-4),
   };
   info.test_options = {{"batch", "4"}, {"code-dim", "8"}};

@@ -3,8 +3,10 @@
 (command.txt, config.txt, metrics.jsonl, eval.txt; written by scripts/record_run.sh).
 
     python3 scripts/zoo_table.py            # prints the Markdown table
-    python3 scripts/zoo_table.py --update   # rewrites the table between the markers in docs/results.md
+    python3 scripts/zoo_table.py --update   # rewrites the tables between the markers in docs/results.md
 
+Two tables: the zoo's runs (every record but the comparison's), and the same-budget comparison
+(records named cmp-<steps>-<model>-s<seed>, written by scripts/compare.sh) with Lucic et al.'s values.
 Runs of one model and configuration that differ only in --seed are grouped: the table shows
 the mean and, with several seeds, the spread (sample standard deviation) and the seed count.
 """
@@ -18,6 +20,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = os.path.join(ROOT, "docs", "runs")
 RESULTS = os.path.join(ROOT, "docs", "results.md")
 BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- zoo-table: end -->"
+CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
+# Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
+# better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
+LUCIC_FID = {"wgan": 21.5, "began": 22.9, "wgan-gp": 24.5, "dcgan": 26.5, "vae": 58.7}
+# what each row's model is, for the comparison table
+LOSS = {"gan": "non-saturating, MLP G and D", "dcgan": "non-saturating (NS GAN)", "wgan": "Wasserstein, weight clipping",
+        "wgan-gp": "Wasserstein, gradient penalty", "lsgan-qi": "loss-sensitive (Qi)",
+        "ebgan": "energy: autoencoder, margin", "began": "energy: autoencoder, equilibrium k_t",
+        "vae": "ELBO (no adversary)"}
 
 
 def read(path):
@@ -59,6 +70,13 @@ def record(name):
     m = re.search(r"#.*?([\d.]+) CPU min", out["command"])
     if m and "cpu_min" not in out:
         out["cpu_min"] = float(m.group(1))
+    bpath = os.path.join(d, "birthday.txt")
+    if os.path.isfile(bpath):
+        b = read(bpath)
+        for who in ("generated", "real"):
+            m = re.search(rf"^support {who}\s+(>= )?([\d.e+]+)", b, re.M)
+            if m:
+                out[f"support_{who}"] = (m.group(1) or "") + f"{float(m.group(2)):.2g}"
     m = re.search(r"#\s*.*?([\d.]+) min wall", out["command"])
     if m and "cpu_min" not in out:
         out["wall_min"] = float(m.group(1))
@@ -75,8 +93,38 @@ def fmt(values, digits=1):
     return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f} ({len(values)} seeds)"
 
 
+def recorded(comparison):
+    return sorted(n for n in os.listdir(RUNS)
+                  if os.path.isfile(os.path.join(RUNS, n, "eval.txt")) and n.startswith("cmp-") == comparison)
+
+
+def compare_table():
+    groups = {}
+    for n in recorded(True):
+        r = record(n)
+        groups.setdefault((int(r["config"].get("steps", 0)), r["config"].get("model", "?")), []).append(r)
+    rows = ["| model | loss | iterations | FCD (real: {fr}) | classifier score (real: {cr}) | "
+            "birthday support (seed 0; real: {sr}) | CPU min per run | Lucic et al. FID | runs |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    fcd_real = cs_real = support_real = None
+    order = ["dcgan", "wgan", "wgan-gp", "lsgan-qi", "ebgan", "began", "gan", "vae"]
+    for steps, model in sorted(groups, key=lambda k: (k[0], order.index(k[1]) if k[1] in order else len(order))):
+        rs = sorted(groups[(steps, model)], key=lambda r: r["name"])
+        fcd_real = fcd_real or next((r["fcd_real"] for r in rs if "fcd_real" in r), None)
+        cs_real = cs_real or next((r["cs_real"] for r in rs if "cs_real" in r), None)
+        support_real = support_real or next((r["support_real"] for r in rs if "support_real" in r), None)
+        support = next((r["support_generated"] for r in rs if "support_generated" in r), "")
+        rows.append(f"| `{model}` | {LOSS.get(model, '')} | {steps} | {fmt([r.get('fcd') for r in rs])} | "
+                    f"{fmt([r.get('cs') for r in rs], 2)} | {support} | {fmt([r.get('cpu_min') for r in rs])} | "
+                    f"{LUCIC_FID.get(model, '')} | "
+                    + ", ".join(f"[s{r['config'].get('seed', '?')}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    rows[0] = rows[0].format(fr=f"{fcd_real:.1f}" if fcd_real else "?", cr=f"{cs_real:.2f}" if cs_real else "?",
+                             sr=support_real or "?")
+    return "\n".join(rows) + "\n"
+
+
 def table():
-    names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "eval.txt")))
+    names = recorded(False)
     groups = {}
     for n in names:
         r = record(n)
@@ -115,18 +163,23 @@ def interesting(model):
             "vae": {"z-dim", "hidden"}}.get(model, set())
 
 
+def replace_between(text, begin, end, body):
+    if begin not in text:
+        sys.exit(f"{RESULTS} has no '{begin}' marker")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + body + end + tail
+
+
 def main():
-    t = table()
+    t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t)
+        sys.stdout.write(t + "\n" + c)
         return
-    text = read(RESULTS)
-    if BEGIN not in text:
-        sys.exit(f"{RESULTS} has no '{BEGIN}' marker")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    text = replace_between(read(RESULTS), BEGIN, END, t)
+    text = replace_between(text, CMP_BEGIN, CMP_END, c)
     with open(RESULTS, "w") as f:
-        f.write(head + BEGIN + "\n" + t + END + tail)
+        f.write(text)
     print(f"updated {RESULTS}")
 
 

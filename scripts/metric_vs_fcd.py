@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""WGAN's claim, from a run record: does the critic's Wasserstein estimate track sample quality?
+"""Does a training statistic track sample quality? From a run record:
 
-    python3 scripts/wgan_correlation.py docs/runs/wgan-fmnist-s0 [--svg docs/images/wgan-correlation.svg]
+    python3 scripts/metric_vs_fcd.py docs/runs/wgan-fmnist-s0 [--metric wasserstein] [--svg FILE.svg]
+    python3 scripts/metric_vs_fcd.py docs/runs/began-... --metric m_global
 
-For each snapshot (every --sample-every iterations) it pairs the FCD of 500 samples (`fcd500`)
-with the mean Wasserstein estimate (`wasserstein`, logged every --log-every iterations) over the
+WGAN's claim (Arjovsky et al.) is that the critic's Wasserstein estimate falls as the samples
+improve; BEGAN's (Berthelot et al.) that its convergence measure M_global does. For each
+snapshot (every --sample-every iterations) the script pairs the FCD of 500 samples (`fcd500`)
+with the mean of the statistic (logged every --log-every iterations, or every step) over the
 iterations since the previous snapshot, prints the pairs as a Markdown table and Spearman's rank
-correlation between them (Arjovsky et al.: the estimate falls as the samples improve, so the
-correlation should be positive). With --svg it also draws the pairs: the estimate (x) against
-FCD (y), each point labelled with its iteration.
+correlation between them (positive when the statistic falls with FCD). With --svg it also
+draws the pairs: the statistic (x) against FCD (y), each point labelled with its iteration.
 """
 import json
 import sys
@@ -38,8 +40,12 @@ def spearman(a, b):
     return cov / (va * vb)
 
 
-def svg_scatter(rows, rho, path):
-    """A self-contained SVG: Wasserstein estimate (x) against FCD (y), points labelled by iteration."""
+LABELS = {"wasserstein": ("WGAN", "critic's Wasserstein estimate"), "m_global": ("BEGAN", "convergence measure M_global")}
+
+
+def svg_scatter(rows, rho, path, metric):
+    """A self-contained SVG: the statistic (x) against FCD (y), points labelled by iteration."""
+    model, label = LABELS.get(metric, ("", metric))
     W, H, L, R, T, B = 560, 400, 70, 20, 30, 50
     xs, ys = [r[1] for r in rows], [r[2] for r in rows]
     x0, x1 = min(xs), max(xs)
@@ -62,11 +68,12 @@ def svg_scatter(rows, rho, path):
     for step, est, fcd in rows:
         out.append(f'<circle cx="{X(est):.1f}" cy="{Y(fcd):.1f}" r="4" fill="#c0392b"/>')
         out.append(f'<text x="{X(est) + 6:.1f}" y="{Y(fcd) - 6:.1f}" fill="#555">{step}</text>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">critic\'s Wasserstein estimate '
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">{label} '
                '(mean since the previous snapshot)</text>')
     out.append(f'<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 {(T + H - B) / 2})">'
                'FCD of 500 samples</text>')
-    out.append(f'<text x="{L + 8}" y="{T - 10}">WGAN: iterations labelled; Spearman rank correlation {rho:.2f}</text>')
+    out.append(f'<text x="{L + 8}" y="{T - 10}">{model + ": " if model else ""}iterations labelled; '
+               f'Spearman rank correlation {rho:.2f}</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -74,14 +81,16 @@ def svg_scatter(rows, rho, path):
 
 def main():
     args = sys.argv[1:]
-    svg = None
-    if "--svg" in args:
-        i = args.index("--svg")
-        svg = args[i + 1]
-        del args[i:i + 2]
+    opts = {"--svg": None, "--metric": "wasserstein"}
+    for flag in opts:
+        if flag in args:
+            i = args.index(flag)
+            opts[flag] = args[i + 1]
+            del args[i:i + 2]
+    svg, metric = opts["--svg"], opts["--metric"]
     run = args[0] if args else "docs/runs/wgan-fmnist-s0"
     lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl") if l.strip()]
-    w = [(r["step"], r["wasserstein"]) for r in lines if "wasserstein" in r]
+    w = [(r["step"], r[metric]) for r in lines if metric in r]
     f = [(r["step"], r["fcd500"]) for r in lines if "fcd500" in r]
     rows, prev = [], 0
     for step, fcd in sorted(dict(f).items()):  # a snapshot logged twice counts once
@@ -89,15 +98,16 @@ def main():
         if window:
             rows.append((step, sum(window) / len(window), fcd))
         prev = step
-    print("| iteration | Wasserstein estimate (mean since the previous snapshot) | FCD (500 samples) |")
+    name = LABELS.get(metric, ("", metric))[1]
+    print(f"| iteration | {name} (mean since the previous snapshot) | FCD (500 samples) |")
     print("|---|---|---|")
     for step, est, fcd in rows:
         print(f"| {step} | {est:.4f} | {fcd:.1f} |")
     if len(rows) >= 3:
         rho = spearman([r[1] for r in rows], [r[2] for r in rows])
-        print(f"\nSpearman rank correlation between the estimate and FCD over {len(rows)} snapshots: {rho:.3f}")
+        print(f"\nSpearman rank correlation between the statistic and FCD over {len(rows)} snapshots: {rho:.3f}")
         if svg:
-            svg_scatter(rows, rho, svg)
+            svg_scatter(rows, rho, svg, metric)
             print(f"plot: {svg}")
 
 
