@@ -9,7 +9,9 @@ namespace duel {
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
-  for (auto d : s) n *= d;
+  for (auto d : s)
+    if (__builtin_mul_overflow(n, d, &n))
+      DUEL_FAIL("shape ", shape_str(s), " has more elements than a 64-bit count can hold");
   return n;
 }
 
@@ -18,7 +20,9 @@ Shape contiguous_strides(const Shape& sizes) {
   int64_t acc = 1;
   for (int64_t i = (int64_t)sizes.size() - 1; i >= 0; --i) {
     st[i] = acc;
-    acc *= std::max<int64_t>(sizes[i], 1);
+    // a size-0 dimension still needs the strides of the others (PyTorch's convention)
+    if (i > 0 && __builtin_mul_overflow(acc, std::max<int64_t>(sizes[i], 1), &acc))
+      DUEL_FAIL("shape ", shape_str(sizes), ": its strides overflow a 64-bit offset");
   }
   return st;
 }

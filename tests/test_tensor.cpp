@@ -494,3 +494,14 @@ TEST_CASE("tensor: reshape/view/contiguous of random view chains (property test)
   CHECK(views_taken > 100);  // both paths were exercised
   CHECK(copies_taken > 100);
 }
+
+TEST_CASE("tensor: shapes whose element count or strides overflow 64 bits are refused by name", "[tensor][shape]") {
+  const int64_t big = int64_t(1) << 62;
+  // strides of {0, 2^62, 2^62} overflow although the tensor holds no element
+  CHECK_THROWS_WITH(empty({0, big, big}), Catch::Contains("[0, 4611686018427387904, 4611686018427387904]") &&
+                                              Catch::Contains("overflow"));
+  CHECK_THROWS_WITH(shape_numel({big, 4}), Catch::Contains("64-bit"));
+  CHECK(shape_numel({big, 1}) == big);
+  CHECK(contiguous_strides({0, 3, 4}) == Shape{12, 4, 1});
+  CHECK(empty({0, 3}).numel() == 0);
+}
