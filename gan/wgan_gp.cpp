@@ -17,7 +17,12 @@
 // Settings: the toy setup of the paper's code (gan_toy.py): MLPs of 3 hidden layers of 512,
 // lambda 0.1, n_critic 5, Adam 1e-4 with betas (0.5, 0.9), batch 256. Fashion-MNIST: lambda
 // 10, the DCGAN generator and a DCGAN-style critic without sigmoid, with (--critic-bn 1) or
-// without (default, as in the paper) batch norm, batch 64.
+// without (default, as in the paper) batch norm, batch 64, DCGAN's N(0, 0.02) init (--init).
+// With the layers' default init instead, the samples carry a regular grid of bright dots for
+// hundreds of iterations (the same in PyTorch: scripts/reference/wgan_gp_torch.py): the default
+// bound of the last transposed convolution, 1/sqrt(fan_in) with PyTorch's fan_in of a
+// transposed convolution = out_channels * k * k = 16, is 0.25, and its stride-2 checkerboard
+// saturates the tanh.
 #include "gan/model.h"
 #include "gan/models.h"
 
@@ -113,8 +118,9 @@ train::ModelInfo wgan_gp_model() {
       train::Option::real("beta2", "beta_2", 0.9, 0, 1, "Adam's second-moment decay"),
       train::Option::boolean("critic-bn", "", false, "batch norm in the image critic (the paper has none)"),
       train::Option::boolean("critic-bias", "", false, "biases in the image critic's convolutions"),
-      train::Option::choice("init", "", "default", {"default", "dcgan"},
-                            "image nets' initial weights: the layers' defaults or DCGAN's N(0, 0.02)"),
+      train::Option::choice("init", "", "dcgan", {"dcgan", "default"},
+                            "image nets' initial weights: DCGAN's N(0, 0.02), or the layers' defaults (Kaiming "
+                            "uniform; gives dotted samples, see docs/results.md)"),
   };
   info.presets = {{"data", {"fashion-mnist"}, {{"batch", "64"}, {"steps", "1000"}, {"lambda", "10"}}}};
   info.test_options = {{"data", "fashion-mnist"}, {"batch", "4"}, {"n-critic", "2"}, {"critic-bn", "1"}};
