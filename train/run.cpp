@@ -195,6 +195,10 @@ void Run::log_metrics(int64_t step, const std::vector<std::pair<std::string, dou
   line += "}\n";
   metrics_ << line;  // one write per line
   metrics_.flush();
+  // a full disk or a lost file system: stop the run (its last checkpoint is intact) rather than
+  // train on with a record that silently ends here
+  DUEL_CHECK(metrics_.good(), "run: writing ", path("metrics.jsonl"), " failed at step ", step, " (",
+             std::strerror(errno), "); the run's last checkpoint is kept");
 }
 
 bool parse_metrics_line(const std::string& line, MetricsLine& out, std::string* error) {

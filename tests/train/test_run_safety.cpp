@@ -4,6 +4,7 @@
 // a second trainer on the same folder, interrupts (exit 130/143), stale temporary files.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -337,4 +338,34 @@ TEST_CASE("data: a batch larger than the data set is refused with the sizes", "[
   CHECK_THAT(small.output, Contains("data: --batch 64 is larger than the data set (10 images in " + d.string() +
                                     "); use a batch of at most 10"));
   fs::remove_all(d);
+}
+
+TEST_CASE("run folder: a failed write of metrics.jsonl stops the run with the file named", "[train][runfolder]") {
+  const fs::path dir = fresh_dir("metrics-full");
+  train::RunOptions o{.model = "diverging", .out_dir = dir.string(), .steps = 1, .quiet = true};
+  train::Run run(o);
+  run.open_for_training("", 0);
+  run.log_metrics(1, {{"loss", 1.0}});
+  // the file may not grow past its size now (as on a full disk): in a child process, so that
+  // the limit ends with it
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // get EFBIG from write() instead of the signal
+    struct rlimit limit {};
+    limit.rlim_cur = limit.rlim_max = (rlim_t)fs::file_size(dir / "metrics.jsonl");
+    setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      run.log_metrics(2, {{"loss", 0.5}});
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      _exit(m.find("writing " + (dir / "metrics.jsonl").string() + " failed at step 2") != std::string::npos ? 0 : 3);
+    }
+    _exit(4);  // the failed write went unnoticed
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  fs::remove_all(dir);
 }
