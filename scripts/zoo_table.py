@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = os.path.join(ROOT, "docs", "runs")
 RESULTS = os.path.join(ROOT, "docs", "results.md")
 BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- zoo-table: end -->"
+BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -->", "<!-- birthday-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -58,6 +59,12 @@ def record(name):
     m = re.search(r"^test log p\(x\) >=\s+([-\d.]+).*k = (\d+)", ev, re.M)
     if m:
         out["iw"], out["iw_k"] = float(m.group(1)), int(m.group(2))
+    m = re.search(r"^modes_covered\s+([\d.]+)\s*$", ev, re.M)  # toy mixtures: the generated samples' line
+    if m:
+        out["modes"] = float(m.group(1))
+    m = re.search(r"^high_quality\s+([\d.]+)\s*$", ev, re.M)
+    if m:
+        out["high_quality"] = 100 * float(m.group(1))
     m = re.search(r"step (\d+),", ev)
     if m:
         out["eval_step"] = m.group(1)
@@ -123,6 +130,32 @@ def compare_table():
     return "\n".join(rows) + "\n"
 
 
+def birthday_table():
+    """Every record with a birthday.txt: p(duplicate) per batch size s and the support estimate."""
+    names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "birthday.txt")))
+    recs, sizes, real = [], [], None
+    for n in names:
+        text = read(os.path.join(RUNS, n, "birthday.txt"))
+        p = {int(m.group(1)): (m.group(2), m.group(3)) for m in re.finditer(r"^\s*(\d+)\s+(\d+/\d+|-)\s+(\d+/\d+|-)\s*$", text, re.M)}
+        sizes = sorted(set(sizes) | set(p))
+        r = record(n)
+        if not p:
+            continue  # being written
+        recs.append((n, r["config"].get("model", "?"), r.get("eval_step", "?"), p, r.get("support_generated", "")))
+        if real is None and p:
+            real = ({s: v[1] for s, v in p.items()}, r.get("support_real", ""))
+    if not recs:
+        return ""
+    rows = ["| run | model | iterations | " + " | ".join(f"p(dup), s = {s}" for s in sizes) + " | support estimate |",
+            "|---|---|---|" + "---|" * len(sizes) + "---|"]
+    for n, model, step, p, support in recs:
+        rows.append(f"| [{n}](runs/{n}/birthday.txt) | `{model}` | {step} | " +
+                    " | ".join(p.get(s, ("", ""))[0].replace("-", "") for s in sizes) + f" | {support} |")
+    rows.append("| real training images | | | " + " | ".join(real[0].get(s, "").replace("-", "") for s in sizes) +
+                f" | {real[1]} |")
+    return "\n".join(rows) + "\n"
+
+
 def table():
     names = recorded(False)
     groups = {}
@@ -144,6 +177,12 @@ def table():
             other.append("test ELBO " + fmt([r.get("elbo") for r in rs]) + " nats")
         if any("iw" in r for r in rs):
             other.append(f"L_{rs[0]['iw_k']} " + fmt([r.get("iw") for r in rs]) + " nats")
+        if any("support_generated" in r for r in rs):
+            other.append("birthday support " + ", ".join(r["support_generated"] for r in rs if "support_generated" in r)
+                         + " (real " + next(r["support_real"] for r in rs if "support_real" in r) + ")")
+        if any("modes" in r for r in rs):
+            other.append(f"{c.get('data', '')}: modes covered " + fmt([r.get("modes") for r in rs]) +
+                         ", high-quality samples " + fmt([r.get("high_quality") for r in rs]) + " %")
         cpu = fmt([r.get("cpu_min") for r in rs])
         if not cpu and any("wall_min" in r for r in rs):
             cpu = "wall " + fmt([r.get("wall_min") for r in rs])
@@ -160,7 +199,8 @@ def table():
 def interesting(model):
     # the options that distinguish configurations of a model in the table
     return {"wgan": {"n-critic", "clip", "lr"}, "ebgan": {"margin", "lambda-pt"}, "began": {"gamma", "lambda-k"},
-            "vae": {"z-dim", "hidden"}}.get(model, set())
+            "vae": {"z-dim", "hidden"}, "lsgan-qi": {"lambda", "tau", "weight-decay"},
+            "wgan-gp": {"lambda", "init", "critic-bn"}}.get(model, set())
 
 
 def replace_between(text, begin, end, body):
@@ -174,10 +214,11 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c)
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
+    text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")
