@@ -191,8 +191,10 @@ AutoencoderDiscriminator::AutoencoderDiscriminator(int64_t code_dim, int64_t wid
   decoder_->emplace_back<nn::ConvTranspose2d>(2 * width, width, 4, nn::ConvOptions{.stride = 2, .padding = 1});
   if (batchnorm) decoder_->emplace_back<nn::BatchNorm2d>(width);
   activation(*decoder_);
+  // a linear output, no tanh (as in the BEGAN and EBGAN reference decoders): a saturated tanh
+  // has no gradient, so D could not raise the energy of a generated image it reconstructs in
+  // saturation (an all-black one), and G would collapse onto it
   decoder_->emplace_back<nn::ConvTranspose2d>(width, 1, 4, nn::ConvOptions{.stride = 2, .padding = 1});
-  decoder_->emplace_back<nn::Tanh>();
 }
 
 Tensor AutoencoderDiscriminator::encode(const Tensor& x) {

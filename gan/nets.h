@@ -67,7 +67,7 @@ std::shared_ptr<nn::Sequential> patchgan_discriminator(int64_t in_channels, int6
                                                        Norm norm = Norm::kBatch);
 
 // EBGAN / BEGAN discriminator for 1x28x28 images: encoder Conv(k4,s2)x2 -> Linear(code),
-// decoder Linear -> ConvT(k4,s2)x2 -> 1x28x28. forward(x) is the reconstruction; energy(x)
+// decoder Linear -> ConvT(k4,s2)x2 -> 1x28x28 (linear output). forward(x) is the reconstruction; energy(x)
 // the per-sample mean squared (BEGAN: `l1`, mean absolute) reconstruction error [N].
 class AutoencoderDiscriminator : public nn::Module {
  public:
