@@ -142,7 +142,7 @@ TEST_CASE("report: base64 and HTML escaping", "[report]") {
   CHECK(train::html_escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&#39;");
 }
 
-TEST_CASE("report: metrics.jsonl lines are parsed strictly; read_metrics skips torn ones", "[report]") {
+TEST_CASE("report: metrics.jsonl lines are parsed strictly, read_metrics skips torn ones", "[report]") {
   train::MetricsLine m;
   std::string error;
   REQUIRE(train::parse_metrics_line("{\"step\": 25, \"loss_D\": -0.39, \"loss_G\": null, \"w\": 1e-3}", m, &error));
@@ -282,7 +282,7 @@ TEST_CASE("report: bad runs and outputs are refused naming the path", "[report]"
   fs::remove_all(runs.root);
 }
 
-TEST_CASE("report: the duel command writes the page; exit 1 for bad runs, 2 for a bad command line", "[report]") {
+TEST_CASE("report: the duel command writes the page, exit 1 for bad runs, 2 for a bad command line", "[report]") {
   const FakeRuns runs = make_runs("cli");
   const fs::path out = runs.root / "report.html";
   CliResult r = run_cli("report " + runs.alpha.string() + " " + runs.beta.string() + " --out " + out.string());
