@@ -1,10 +1,12 @@
 // Runs the real `duel` binary (DUEL_CLI_PATH, set by CMakeLists.txt) with a command line, for the
-// tests of its exit codes and messages.
+// tests of its exit codes and messages; and a fresh temporary folder for their runs.
 #pragma once
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 namespace duel::test {
@@ -23,6 +25,14 @@ inline CliResult run_cli(const std::string& args) {
   const int status = ::pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// <tmp>/duel_<prefix>_<name>_<pid>, emptied (not created: a test of a missing folder needs it absent).
+inline std::filesystem::path fresh_dir(const std::string& prefix, const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path d = fs::temp_directory_path() / ("duel_" + prefix + "_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
 }
 
 }  // namespace duel::test

@@ -23,8 +23,7 @@ using test::run_cli;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("duel_report_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
+  fs::path d = test::fresh_dir("report", name);
   fs::create_directories(d);
   return d;
 }

@@ -32,11 +32,7 @@ using test::run_cli;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("duel_safety_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("safety", name); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p);
