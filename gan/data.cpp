@@ -89,12 +89,12 @@ Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool 
 }
 
 void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step, const Tensor& field,
-                  const std::string& field_name) {
+                  const std::string& field_name, int64_t columns) {
   char name[64];
   std::snprintf(name, sizeof name, "samples_%07lld.png", (long long)step);
   if (data.is_image()) {
-    save_image_grid(run.path(name), samples.to(kCPU), 8, 2, 2);
-    save_image_grid(run.path("samples_latest.png"), samples.to(kCPU), 8, 2, 2);
+    save_image_grid(run.path(name), samples.to(kCPU), (int)columns, 2, 2);
+    save_image_grid(run.path("samples_latest.png"), samples.to(kCPU), (int)columns, 2, 2);
     return;
   }
   ScatterOptions so;

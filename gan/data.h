@@ -61,10 +61,10 @@ ImageDataset labelled_subset(const ImageDataset& data, int64_t per_class, uint64
 Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape = false);
 
 // Writes the picture for `samples` at `step` (samples_<step>.png and samples_latest.png): an
-// image grid, or for toy data a scatter of real and generated points over `field` (e.g. the
-// critic's values on grid_points).
+// image grid of `columns` per row, or for toy data a scatter of real and generated points over
+// `field` (e.g. the critic's values on grid_points).
 void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step,
-                  const Tensor& field = {}, const std::string& field_name = "");
+                  const Tensor& field = {}, const std::string& field_name = "", int64_t columns = 8);
 
 // Toy mixtures: modes covered and high-quality fraction (VEEGAN/PacGAN) of `samples`.
 std::vector<std::pair<std::string, double>> toy_metrics(const DataSource& data, const Tensor& samples);

@@ -33,6 +33,20 @@ Tensor least_squares_d_loss(const Tensor& d_real, const Tensor& d_fake, double a
 }
 Tensor least_squares_g_loss(const Tensor& d_fake, double c) { return mean(pow(d_fake - c, 2.0)) * 0.5; }
 
+Tensor info_loss(const Tensor& q_logits, const Tensor& c_cat, const Tensor& q_mean, const Tensor& c_cont) {
+  DUEL_CHECK(q_logits.dim() == 2 && c_cat.dim() == 1 && q_logits.size(0) == c_cat.size(0),
+             "info_loss: expected categorical logits [N, K] and codes [N], got ", shape_str(q_logits.sizes()), " and ",
+             shape_str(c_cat.sizes()));
+  Tensor loss = cross_entropy(q_logits, c_cat);
+  if (!c_cont.defined() && !q_mean.defined()) return loss;
+  DUEL_CHECK(q_mean.defined() && c_cont.defined() && q_mean.sizes() == c_cont.sizes() && q_mean.dim() == 2 &&
+                 q_mean.size(0) == q_logits.size(0),
+             "info_loss: the continuous codes and Q's means must both be [N, C] with N = ", q_logits.size(0), ", got ",
+             q_mean.defined() ? shape_str(q_mean.sizes()) : "none", " and ", c_cont.defined() ? shape_str(c_cont.sizes()) : "none");
+  Tensor d = c_cont - q_mean;
+  return loss + mean(sum(d * d, {1})) * 0.5;
+}
+
 Tensor loss_sensitive_loss(const Tensor& L_real, const Tensor& L_fake, const Tensor& margin, double lambda) {
   DUEL_CHECK(L_real.sizes() == L_fake.sizes() && L_real.numel() == margin.numel(), "loss_sensitive_loss: L(x) ",
              shape_str(L_real.sizes()), ", L(G(z)) ", shape_str(L_fake.sizes()), " and the margin ",

@@ -9,6 +9,9 @@
 //   least squares (Mao 2017)        D: 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]   G: 1/2 E[(D(G(z)) - c)^2]
 //   gradient penalty (Gulrajani)    lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ between x and G(z)
 //   loss-sensitive (Qi 2017)        L: E[L(x)] + lambda E[(Delta(x, G(z)) + L(x) - L(G(z)))^+]   G: E[L(G(z))]
+//   mutual information (Chen 2016)  -L_I(G, Q) = -E[log Q(c | G(z, c))] up to H(c): categorical CE +
+//                                   Gaussian NLL (fixed sigma 1) of the continuous codes
+//   auxiliary classifier (Odena)    -L_C = -E[log P(C = c | X)]: cross_entropy (tensor/ops/loss.h)
 #pragma once
 #include "nn/module.h"
 #include "tensor/random.h"
@@ -40,6 +43,13 @@ Tensor loss_sensitive_loss(const Tensor& L_real, const Tensor& L_fake, const Ten
 Tensor loss_sensitive_g_loss(const Tensor& L_fake);
 // The margin Delta(x, y) = tau ||x_i - y_i||_1 per sample (summed over every other dimension), detached.
 Tensor l1_margin(const Tensor& x, const Tensor& y, double tau);
+
+// InfoGAN's variational bound on the mutual information between the codes and G's output, as
+// a loss: cross_entropy(q_logits, c_cat) + mean_i sum_j (c_cont_ij - q_mean_ij)^2 / 2 (the
+// log-density of N(q_mean, 1) at c_cont, less its constant), i.e. -L_I(G, Q) - H(c). q_logits
+// [N, K] and c_cat int64 [N] are the categorical code; q_mean and c_cont [N, C] the continuous
+// ones (C may be 0: undefined tensors).
+Tensor info_loss(const Tensor& q_logits, const Tensor& c_cat, const Tensor& q_mean, const Tensor& c_cont);
 
 // lambda * mean_i (||grad_x D(x^_i)||_2 - 1)^2 with x^_i = eps_i x_i + (1 - eps_i) x~_i,
 // eps_i ~ U[0, 1) from `gen`. The gradient is taken with create_graph, so the penalty's own

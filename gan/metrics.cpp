@@ -1,6 +1,7 @@
 #include "gan/metrics.h"
 
 #include <Eigen/Dense>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +120,44 @@ double frechet_distance(const Tensor& a_in, const Tensor& b_in) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> em(0.5 * (M + M.transpose()));
   double tr_sqrt = em.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
   return (mu1 - mu2).squaredNorm() + S1.trace() + S2.trace() - 2.0 * tr_sqrt;
+}
+
+double best_assignment_accuracy(const std::vector<int64_t>& predicted, const std::vector<int64_t>& labels, int k,
+                                std::vector<int>* assignment) {
+  DUEL_CHECK(k >= 1 && k <= 20, "best_assignment_accuracy: expected 1 <= k <= 20, got ", k);
+  DUEL_CHECK(predicted.size() == labels.size() && !labels.empty(), "best_assignment_accuracy: expected as many ",
+             "predictions as labels (at least one), got ", predicted.size(), " and ", labels.size());
+  std::vector<int64_t> count(size_t(k) * k, 0);  // count[id * k + class]
+  for (size_t i = 0; i < labels.size(); ++i) {
+    DUEL_CHECK(predicted[i] >= 0 && predicted[i] < k && labels[i] >= 0 && labels[i] < k, "best_assignment_accuracy: ",
+               "element ", i, " has id ", predicted[i], " and label ", labels[i], ", expected both in [0, ", k, ")");
+    ++count[size_t(predicted[i]) * k + size_t(labels[i])];
+  }
+  // best[mask]: the most matches when ids 0 .. popcount(mask)-1 take the classes in mask
+  const size_t full = size_t(1) << k;
+  std::vector<int64_t> best(full, -1);
+  std::vector<int8_t> last(full, -1);  // the class the last id took
+  best[0] = 0;
+  for (size_t mask = 0; mask < full; ++mask) {
+    if (best[mask] < 0) continue;
+    const int id = std::popcount(mask);
+    if (id == k) continue;
+    for (int c = 0; c < k; ++c) {
+      if (mask >> c & 1) continue;
+      const size_t next = mask | size_t(1) << c;
+      const int64_t v = best[mask] + count[size_t(id) * k + c];
+      if (v > best[next]) best[next] = v, last[next] = int8_t(c);
+    }
+  }
+  if (assignment) {
+    assignment->assign(k, -1);
+    size_t mask = full - 1;
+    for (int id = k - 1; id >= 0; --id) {
+      (*assignment)[id] = last[mask];
+      mask &= ~(size_t(1) << last[mask]);
+    }
+  }
+  return double(best[full - 1]) / double(labels.size());
 }
 
 }  // namespace duel::gan

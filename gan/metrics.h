@@ -8,6 +8,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nn/nn.h"
 
@@ -43,5 +44,12 @@ double classifier_score_from_logits(const Tensor& logits);
 // Frechet distance between N(mu1, S1) and N(mu2, S2) fitted to features [N, D] (float64 math).
 double frechet_distance(const Tensor& features_a, const Tensor& features_b);
 Tensor judge_features(JudgeNet& judge, const Tensor& images);  // batched, no grad
+
+// Accuracy of cluster ids `predicted` (0..k-1) as a classifier of `labels` (0..k-1) under the
+// best one-to-one assignment of ids to classes (InfoGAN's categorical code read as a
+// classifier), found exactly by dynamic programming over subsets of classes (k <= 20). The
+// assignment (id -> class) goes to *assignment when given.
+double best_assignment_accuracy(const std::vector<int64_t>& predicted, const std::vector<int64_t>& labels, int k,
+                                std::vector<int>* assignment = nullptr);
 
 }  // namespace duel::gan

@@ -31,10 +31,7 @@ GanModel::GanModel(const Options& o, int64_t z_dim, bool conv_noise)
       z_dim(z_dim),
       conv_noise(conv_noise),
       data(o.text("data"), o.integer("batch"), (uint64_t)o.integer("seed"), Device(o.text("device"))),
-      noise(seed + 1) {
-  Generator fixed_gen(999);
-  fixed_z_ = sample_noise(data.is_image() ? 64 : 1000, z_dim, fixed_gen, device, conv_noise);
-}
+      noise(seed + 1) {}
 
 void GanModel::state(Checkpointable& s) {
   if (G) s.add("G", *G);
@@ -68,7 +65,7 @@ double GanModel::snapshot_fcd() {
   {
     NoGradGuard ng;
     G->eval();
-    fake = (*G)(sample_noise(n, z_dim, gen, device, conv_noise)).to(kCPU);
+    fake = (*G)(latent(n, gen, device)).to(kCPU);
     G->train();
   }
   return frechet_distance(judge_features(static_cast<JudgeNet&>(*judge_), fake), judge_test_features_);
@@ -76,6 +73,10 @@ double GanModel::snapshot_fcd() {
 
 Metrics GanModel::snapshot(Run& run, int64_t step) {
   NoGradGuard ng;
+  if (!fixed_z_.defined()) {
+    Generator fixed_gen(999);
+    fixed_z_ = latent(grid_samples(), fixed_gen, device);
+  }
   G->eval();
   Tensor samples = (*G)(fixed_z_);
   G->train();
@@ -90,7 +91,7 @@ Metrics GanModel::snapshot(Run& run, int64_t step) {
     field = field_on_grid(grid_points(grid, -2.0, 2.0).to(device));
     if (field.defined()) field = field.reshape({grid, grid});
   }
-  save_samples(run, data, samples, step, field, field_name());
+  save_samples(run, data, samples, step, field, field_name(), grid_columns());
   return m;
 }
 
@@ -98,7 +99,7 @@ Tensor GanModel::sample(int64_t n, Generator& gen) {
   G->to(kCPU);
   G->eval();
   NoGradGuard ng;
-  return (*G)(sample_noise(n, z_dim, gen, kCPU, conv_noise));
+  return (*G)(latent(n, gen, kCPU));
 }
 
 void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
@@ -186,6 +187,42 @@ void GanModel::evaluate_birthday(Run& run, const train::EvalRequest& request) {
     for (size_t k = 0; k < fake.closest.size(); ++k)
       std::printf("%6zu %14.4f %14.4f\n", k + 1, fake.closest[k].feature_distance, fake.closest[k].pixel_distance);
   }
+}
+
+void GanModel::evaluate_classes(const train::EvalRequest& request, int64_t per_class,
+                                const std::function<Tensor(int64_t, int64_t, Generator&)>& generate) {
+  auto judge = load_judge(request.judge_path);
+  ImageDataset test = load_fashion_mnist("test");
+  const std::vector<int64_t> labels = test.labels.to_vector<int64_t>();
+  const auto& names = fashion_mnist_classes();
+  std::printf("\nper class: %lld generated images each, against the test images of that class\n", (long long)per_class);
+  std::printf("%-14s %16s %16s %10s\n", "class", "judge acc (gen)", "judge acc (real)", "FCD");
+  double acc_gen = 0, acc_real = 0, fcd_sum = 0;
+  int64_t n_real = 0, classes = 0;
+  for (int64_t k = 0; k < (int64_t)names.size(); ++k) {
+    std::vector<int64_t> idx;
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == k) idx.push_back((int64_t)i);
+    if (idx.size() < 2) {  // (a tiny test set)
+      std::printf("%-14s %16s %16s %10s   (fewer than 2 test images)\n", names[k].c_str(), "-", "-", "-");
+      continue;
+    }
+    Tensor real_k = index_select(test.images, 0, from_vector(idx, {}, TensorOptions(kInt64)));
+    Generator gen(seed + 4000 + (uint64_t)k);
+    Tensor fake = generate(k, per_class, gen).to(kCPU);
+    const double ag = judge_accuracy(*judge, fake, full({per_class}, (double)k, TensorOptions(kInt64)));
+    const double ar = judge_accuracy(*judge, real_k, full({(int64_t)idx.size()}, (double)k, TensorOptions(kInt64)));
+    const double fcd = frechet_distance(judge_features(*judge, fake), judge_features(*judge, real_k));
+    std::printf("%-14s %16.3f %16.3f %10.2f\n", names[k].c_str(), ag, ar, fcd);
+    acc_gen += ag * (double)per_class;
+    acc_real += ar * (double)idx.size();
+    n_real += (int64_t)idx.size();
+    fcd_sum += fcd;
+    ++classes;
+  }
+  if (classes == 0) return;
+  std::printf("%-14s %16.3f %16.3f %10.2f   (FCD: mean over classes)\n", "all", acc_gen / double(per_class * classes),
+              acc_real / (double)n_real, fcd_sum / (double)classes);
 }
 
 }  // namespace duel::gan

@@ -4,6 +4,7 @@
 // score against real images with the judge network, or mode coverage on the toy mixtures).
 // A GAN file derives from GanModel and writes its networks, optimizers and step().
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,13 @@ class GanModel : public train::Model {
   // Adam over a module's parameters (the optimizer of most GANs).
   static std::unique_ptr<optim::Optimizer> adam(nn::Module& m, double lr, double beta1, double beta2 = 0.999);
   Tensor noise_batch(int64_t n) { return sample_noise(n, z_dim, noise, device, conv_noise); }
+  // G's input for n samples from `gen` on `dev`, as snapshots, FCD, `duel sample` and `duel
+  // eval` draw it: z ~ N(0, I) by default; models with codes append them (AC-GAN: the class,
+  // InfoGAN: its categorical and continuous codes), in an order that suits the picture.
+  virtual Tensor latent(int64_t n, Generator& gen, Device dev) { return sample_noise(n, z_dim, gen, dev, conv_noise); }
+  // The snapshot picture: how many samples (from a fixed latent()) and how many per row.
+  virtual int64_t grid_samples() const { return data.is_image() ? 64 : 1000; }
+  virtual int64_t grid_columns() const { return 8; }
   // For toy data: a field drawn under the points (e.g. the critic's values); none by default.
   virtual Tensor field_on_grid(const Tensor& points) {
     (void)points;
@@ -48,6 +56,12 @@ class GanModel : public train::Model {
   // `duel eval --birthday`: the birthday-paradox test on G's samples and, as the reference, on
   // the real training set (gan/birthday.h).
   void evaluate_birthday(Run& run, const train::EvalRequest& request);
+  // `duel eval` of a class-conditional generator (AC-GAN): `per_class` samples of each class k
+  // from generate(k, n, gen). Prints per class and overall the judge's accuracy on them against
+  // k (the AC-GAN paper's "discriminability"), next to the judge's accuracy on the real test
+  // images of k, and the FCD to the test images of class k.
+  void evaluate_classes(const train::EvalRequest& request, int64_t per_class,
+                        const std::function<Tensor(int64_t cls, int64_t n, Generator& gen)>& generate);
 
   Device device;
   uint64_t seed;
@@ -60,7 +74,7 @@ class GanModel : public train::Model {
   std::unique_ptr<optim::Optimizer> opt_G, opt_D;
 
  private:
-  Tensor fixed_z_;
+  Tensor fixed_z_;  // the snapshot picture's latent(), drawn at the first snapshot
   std::shared_ptr<nn::Module> judge_;  // loaded on the first snapshot
   Tensor judge_test_features_;
   bool judge_missing_ = false;

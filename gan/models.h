@@ -9,6 +9,8 @@
 //   ebgan     3.4.1  Zhao et al. 2017            gan/ebgan.cpp
 //   began     3.4.2  Berthelot et al. 2017       gan/began.cpp
 //   dcgan     4.1.1  Radford et al. 2016         gan/dcgan.cpp
+//   acgan     4.3    Odena et al. 2017           gan/acgan.cpp
+//   infogan   4.4    Chen et al. 2016            gan/infogan.cpp
 //   judge     -      the evaluation classifier   gan/judge.cpp
 //
 // Shared pieces: gan/losses.h (the adversarial losses and the gradient penalty), gan/nets.h
@@ -29,6 +31,8 @@ train::ModelInfo lsgan_qi_model();
 train::ModelInfo ebgan_model();
 train::ModelInfo began_model();
 train::ModelInfo dcgan_model();
+train::ModelInfo acgan_model();
+train::ModelInfo infogan_model();
 train::ModelInfo judge_model();
 
 // EBGAN's pull-away term of codes [N, d]: the mean squared cosine similarity of distinct pairs.

@@ -59,7 +59,7 @@ std::shared_ptr<nn::Sequential> dcgan_generator(int64_t z_dim) {
   return g;
 }
 
-std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm, bool bias) {
+std::shared_ptr<nn::Sequential> dcgan_discriminator_trunk(bool batchnorm, bool bias) {
   auto d = std::make_shared<nn::Sequential>();
   d->emplace_back<nn::Conv2d>(1, 64, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = bias});
   d->emplace_back<nn::LeakyReLU>(0.2);
@@ -69,6 +69,11 @@ std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm
   d->emplace_back<nn::Conv2d>(128, 256, 4, nn::ConvOptions{.stride = 2, .padding = 1, .bias = bias});
   if (batchnorm) d->emplace_back<nn::BatchNorm2d>(256);
   d->emplace_back<nn::LeakyReLU>(0.2);
+  return d;
+}
+
+std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm, bool bias) {
+  auto d = dcgan_discriminator_trunk(batchnorm, bias);
   d->emplace_back<nn::Conv2d>(256, 1, 3, nn::ConvOptions{.stride = 1, .padding = 0, .bias = bias});
   d->emplace_back<nn::Flatten>();
   if (sigmoid) d->emplace_back<nn::Sigmoid>();
@@ -209,5 +214,37 @@ Tensor AutoencoderDiscriminator::energy(const Tensor& x, bool l1) {
   Tensor diff = (*this)(x) - x;
   return mean((l1 ? abs(diff) : diff * diff).flatten(1), {1});
 }
+
+MultiHeadDiscriminator::MultiHeadDiscriminator(const std::vector<Head>& heads, bool batchnorm) {
+  DUEL_CHECK(!heads.empty(), "MultiHeadDiscriminator: expected at least one head");
+  trunk_ = register_module("trunk", dcgan_discriminator_trunk(batchnorm));
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const Head& h = heads[i];
+    DUEL_CHECK(h.out >= 1 && h.hidden >= 0, "MultiHeadDiscriminator: head ", i, " expects out >= 1 and hidden >= 0, got out ",
+               h.out, ", hidden ", h.hidden);
+    auto s = register_module("head" + std::to_string(i), std::make_shared<nn::Sequential>());
+    s->emplace_back<nn::Conv2d>(256, h.hidden > 0 ? h.hidden : h.out, 3, nn::ConvOptions{.bias = h.hidden == 0});
+    s->emplace_back<nn::Flatten>();
+    if (h.hidden > 0) {
+      s->emplace_back<nn::BatchNorm1d>(h.hidden);
+      s->emplace_back<nn::LeakyReLU>(0.2);
+      s->emplace_back<nn::Linear>(h.hidden, h.out);
+    }
+    heads_.push_back(s);
+  }
+}
+
+Tensor MultiHeadDiscriminator::features(const Tensor& x) {
+  DUEL_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
+             "MultiHeadDiscriminator: expected images [N, 1, 28, 28], got ", shape_str(x.sizes()));
+  return (*trunk_)(x);
+}
+
+Tensor MultiHeadDiscriminator::head(size_t i, const Tensor& features) {
+  DUEL_CHECK(i < heads_.size(), "MultiHeadDiscriminator: head ", i, " of ", heads_.size());
+  return (*heads_[i])(features);
+}
+
+Tensor MultiHeadDiscriminator::forward(const Tensor& x) { return head(0, features(x)); }
 
 }  // namespace duel::gan

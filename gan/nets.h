@@ -7,6 +7,8 @@
 //   UNet                     pix2pix's encoder-decoder with skip connections
 //   PatchGAN                 pix2pix's discriminator: one logit per receptive-field patch
 //   AutoencoderDiscriminator EBGAN/BEGAN: D(x) is the reconstruction error of an autoencoder
+//   MultiHeadDiscriminator   the DCGAN D's trunk shared by several heads (AC-GAN's source and
+//                            class, InfoGAN's D and Q)
 #pragma once
 #include <memory>
 
@@ -31,6 +33,8 @@ std::shared_ptr<nn::Sequential> gan_discriminator(int64_t in_dim, int64_t hidden
 //      have no bias, as batch norm follows them in DCGAN, unless `bias`)
 std::shared_ptr<nn::Sequential> dcgan_generator(int64_t z_dim = 100);
 std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid = true, bool batchnorm = true, bool bias = false);
+// D without its last Conv(k3) (and Flatten, sigmoid): x -> features [N, 256, 3, 3].
+std::shared_ptr<nn::Sequential> dcgan_discriminator_trunk(bool batchnorm = true, bool bias = false);
 // DCGAN's weights_init: conv weights ~ N(0, 0.02); batch-norm weight ~ N(1, 0.02), bias 0.
 void dcgan_init(nn::Module& net, Generator& gen);
 
@@ -81,6 +85,28 @@ class AutoencoderDiscriminator : public nn::Module {
 
  private:
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
+};
+
+// The DCGAN discriminator (dcgan_discriminator) up to its 256x3x3 features, shared by several
+// heads. A head with `hidden` = 0 is the DCGAN's last layer with `out` outputs (Conv(k3) to
+// [N, out]); with `hidden` > 0 it is Conv(k3) to `hidden`, batch norm, LeakyReLU(0.2), then
+// Linear(hidden, out) (InfoGAN's Q head). forward(x) is head 0 (for AC-GAN and InfoGAN: the
+// real/fake logit), so the shared losses and the gradient penalty apply to it unchanged.
+class MultiHeadDiscriminator : public nn::Module {
+ public:
+  struct Head {
+    int64_t out;
+    int64_t hidden = 0;
+  };
+  explicit MultiHeadDiscriminator(const std::vector<Head>& heads, bool batchnorm = true);
+  Tensor forward(const Tensor& x) override;            // head 0 [N, heads[0].out]
+  Tensor features(const Tensor& x);                    // the trunk's [N, 256, 3, 3]
+  Tensor head(size_t i, const Tensor& features);       // head i on trunk features [N, heads[i].out]
+  size_t num_heads() const { return heads_.size(); }
+
+ private:
+  std::shared_ptr<nn::Sequential> trunk_;
+  std::vector<std::shared_ptr<nn::Sequential>> heads_;
 };
 
 }  // namespace duel::gan

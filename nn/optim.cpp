@@ -127,7 +127,7 @@ void Optimizer::load_state_dict(const StateDict& sd) {
     size_t a = key.find('.'), b = a == std::string::npos ? a : key.find('.', a + 1),
            c = b == std::string::npos ? b : key.find('.', b + 1);
     DUEL_CHECK(key.compare(0, a, "state") == 0 && c != std::string::npos, where, "unexpected key '", key, "'");
-    auto index = [&](size_t from, size_t to) {
+    auto index = [&, &key = key](size_t from, size_t to) {  // (clang 14 cannot capture a structured binding)
       std::string digits = key.substr(from, to - from);
       DUEL_CHECK(!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos, where,
                  "unexpected key '", key, "' (expected state.<group>.<index>.<name>)");

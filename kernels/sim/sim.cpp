@@ -26,6 +26,22 @@
 
 #include "kernels/sim/checks.h"
 
+// AddressSanitizer must be told when execution moves to another stack (a fiber), or it
+// misreads the stacks: an exception thrown on a fiber unpoisons the wrong range and later
+// frames look like stack-use-after-scope. Boost.Context's fcontext fibers (Debian's build)
+// do not annotate their switches, so the Block does it around each of its own (see
+// "AddressSanitizer" in docs/kernels.md).
+#if defined(__SANITIZE_ADDRESS__)
+#define DUEL_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DUEL_SIM_ASAN 1
+#endif
+#endif
+#ifdef DUEL_SIM_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 // Built-in variables (declared in sim.h). Per OS thread; fibers never migrate.
 thread_local constinit uint3 threadIdx{0, 0, 0};
 thread_local constinit uint3 blockIdx{0, 0, 0};
@@ -344,7 +360,17 @@ class Block {
   }
   bctx::fiber make_runner();
   bctx::fiber make_fiber(unsigned i);
-  void yield() { sched_ = std::move(sched_).resume(); }
+  void yield() {  // park this emulated thread: back to the scheduler in run()
+    void* fake = nullptr;
+    asan_leave_fiber(&fake);
+    try {
+      sched_ = std::move(sched_).resume();
+    } catch (const bctx::detail::forced_unwind&) {  // drop_fibers() unwinds this stack
+      asan_resumed_fiber(fake);
+      throw;
+    }
+    asan_resumed_fiber(fake);
+  }
   void promote();
   void resume(unsigned i);
   void make_runnable(unsigned j);
@@ -354,9 +380,37 @@ class Block {
   void end_segment(unsigned i);
   [[noreturn]] void report_race(const checks::Conflict& c) const;
   void complete_warp(unsigned warp, unsigned mask);
-  void drop_fibers() {
-    for (auto& t : th_) t.f = bctx::fiber{};
+  void drop_fibers() {  // destroying a parked fiber resumes it to unwind its stack
+    for (unsigned i = 0; i < th_.size(); ++i) {
+      if (!th_[i].f) continue;
+      asan_to_fiber(slot_of(i));
+      th_[i].f = bctx::fiber{};
+      asan_back_on_os();
+    }
   }
+
+  // AddressSanitizer's stack-switch annotations (empty in other builds). The scheduler runs
+  // on the OS thread's stack, each emulated thread on its StackPool slot, except the thread
+  // promoted out of plain mode, which keeps the runner's. Every switch is bracketed: start
+  // on the old stack (naming the new one), finish on the new one.
+  size_t slot_of(unsigned i) const { return fiber_mode_ && i == promoted_ ? StackPool::kRunnerSlot : i; }
+#ifdef DUEL_SIM_ASAN
+  void asan_to_fiber(size_t slot);  // on the OS stack, before resuming the fiber on `slot`
+  void asan_back_on_os() { __sanitizer_finish_switch_fiber(os_fake_, nullptr, nullptr); }
+  void asan_entered_fiber() { __sanitizer_finish_switch_fiber(nullptr, &os_bottom_, &os_size_); }
+  // on a fiber, before parking (fake: where to keep its fake stack) or ending (nullptr)
+  void asan_leave_fiber(void** fake) { __sanitizer_start_switch_fiber(fake, os_bottom_, os_size_); }
+  void asan_resumed_fiber(void* fake) { __sanitizer_finish_switch_fiber(fake, nullptr, nullptr); }
+  void* os_fake_ = nullptr;
+  const void* os_bottom_ = nullptr;
+  size_t os_size_ = 0;
+#else
+  void asan_to_fiber(size_t) {}
+  void asan_back_on_os() {}
+  void asan_entered_fiber() {}
+  void asan_leave_fiber(void**) {}
+  void asan_resumed_fiber(void*) {}
+#endif
 
   Worker& w_;
   const detail::LaunchDesc* d_ = nullptr;
@@ -396,6 +450,12 @@ class Worker {
   Block block;
 };
 
+#ifdef DUEL_SIM_ASAN
+void Block::asan_to_fiber(size_t slot) {
+  __sanitizer_start_switch_fiber(&os_fake_, w_.stacks.top(slot) - w_.stacks.stack_bytes(), w_.stacks.stack_bytes());
+}
+#endif
+
 thread_local std::unique_ptr<Worker> tl_worker;
 thread_local Block* tl_block = nullptr;
 thread_local void* tl_dynamic_shared = nullptr;
@@ -425,18 +485,25 @@ Block& current_block(const char* fn) {
 bctx::fiber Block::make_runner() {
   return bctx::fiber(std::allocator_arg, SlotStack{w_.stacks.top(StackPool::kRunnerSlot), w_.stacks.stack_bytes()},
                      [this](bctx::fiber&& s) {
+                       asan_entered_fiber();
                        sched_ = std::move(s);
-                       for (; plain_pos_ < n_; ++plain_pos_) {
-                         unsigned i = order_at(plain_pos_);
-                         set_thread(i);
-                         th_[i].st = St::Running;
-                         run_body();
-                         th_[i].st = St::Done;
-                         ++ndone_;
-                         // (after a promotion this thread's segments end in resume())
-                         if (!fiber_mode_ && races_) end_segment(i);
-                         if (fiber_mode_ || err_) break;
+                       try {
+                         for (; plain_pos_ < n_; ++plain_pos_) {
+                           unsigned i = order_at(plain_pos_);
+                           set_thread(i);
+                           th_[i].st = St::Running;
+                           run_body();
+                           th_[i].st = St::Done;
+                           ++ndone_;
+                           // (after a promotion this thread's segments end in resume())
+                           if (!fiber_mode_ && races_) end_segment(i);
+                           if (fiber_mode_ || err_) break;
+                         }
+                       } catch (const bctx::detail::forced_unwind&) {
+                         asan_leave_fiber(nullptr);
+                         throw;
                        }
+                       asan_leave_fiber(nullptr);
                        return std::move(sched_);
                      });
 }
@@ -444,10 +511,17 @@ bctx::fiber Block::make_runner() {
 bctx::fiber Block::make_fiber(unsigned i) {
   return bctx::fiber(std::allocator_arg, SlotStack{w_.stacks.top(i), w_.stacks.stack_bytes()},
                      [this, i](bctx::fiber&& s) {
+                       asan_entered_fiber();
                        sched_ = std::move(s);
-                       run_body();
+                       try {
+                         run_body();
+                       } catch (const bctx::detail::forced_unwind&) {
+                         asan_leave_fiber(nullptr);
+                         throw;
+                       }
                        th_[i].st = St::Done;
                        ++ndone_;
+                       asan_leave_fiber(nullptr);
                        return std::move(sched_);
                      });
 }
@@ -486,7 +560,9 @@ void Block::resume(unsigned i) {
     t.started = true;
     t.f = make_fiber(i);
   }
+  asan_to_fiber(slot_of(i));
   t.f = std::move(t.f).resume();
+  asan_back_on_os();
   if (races_) end_segment(i);
 }
 
@@ -595,7 +671,9 @@ void Block::run(const detail::LaunchDesc& d, uint3 bidx, uint64_t seed, bool shu
   tl_block = this;
 
   bctx::fiber runner = make_runner();
+  asan_to_fiber(StackPool::kRunnerSlot);
   runner = std::move(runner).resume();
+  asan_back_on_os();
   if (!fiber_mode_) {  // the whole block ran as plain calls
     ++stats.plain_blocks;
     if (err_) std::rethrow_exception(err_);

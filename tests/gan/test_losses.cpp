@@ -67,6 +67,26 @@ TEST_CASE("ebgan: the pull-away term is the mean squared cosine of distinct pair
   CHECK_THROWS_WITH(gan::pull_away_term(zeros({1, 4})), Catch::Contains("expected codes [N >= 2, d], got [1, 4]"));
 }
 
+TEST_CASE("infogan: the mutual-information loss is a cross-entropy plus half a squared error, by hand", "[gan][losses]") {
+  // categorical: logits [0, log 3] for code 1 -> p = 3/4, CE = -log(3/4); logits [0, 0] for code 0 -> log 2
+  Tensor logits = from_vector(std::vector<double>{0, std::log(3.0), 0, 0}, {2, 2}, TensorOptions(kFloat64));
+  Tensor codes = from_vector(std::vector<int64_t>{1, 0}, {}, TensorOptions(kInt64));
+  const double ce = (-std::log(0.75) + std::log(2.0)) / 2;
+  CHECK(gan::info_loss(logits, codes, Tensor(), Tensor()).item() == Approx(ce));
+  // continuous: c - mu = (1, -2) and (0, 0.5): squared sums 5 and 0.25, halved, averaged
+  Tensor c = from_vector(std::vector<double>{1, 0, 0.5, 0.5}, {2, 2}, TensorOptions(kFloat64));
+  Tensor mu = from_vector(std::vector<double>{0, 2, 0.5, 0}, {2, 2}, TensorOptions(kFloat64)).requires_grad_();
+  Tensor L = gan::info_loss(logits, codes, mu, c);
+  CHECK(L.item() == Approx(ce + (5 + 0.25) / 4));
+  L.backward();
+  // d/dmu of (c - mu)^2 / 4 (half, mean over 2) = -(c - mu) / 2
+  CHECK(mu.grad().to_vector<double>() == std::vector<double>{-0.5, 1.0, 0.0, -0.25});
+  CHECK_THROWS_WITH(gan::info_loss(logits, codes, mu, zeros({2, 3}, TensorOptions(kFloat64))),
+                    Catch::Contains("info_loss") && Catch::Contains("[2, 3]"));
+  CHECK_THROWS_WITH(gan::info_loss(logits, from_vector(std::vector<int64_t>{1}, {}, TensorOptions(kInt64)), Tensor(), Tensor()),
+                    Catch::Contains("info_loss") && Catch::Contains("[2, 2]") && Catch::Contains("[1]"));
+}
+
 TEST_CASE("gan::gradient_penalty: value and parameter gradients match finite differences", "[gan][gp]") {
   // a conv + batch-norm + tanh critic in float64 (every layer twice differentiable)
   Generator init(5);

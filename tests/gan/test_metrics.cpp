@@ -73,3 +73,20 @@ TEST_CASE("the committed judge is found from any working directory and classifie
   CHECK_THROWS_WITH(gan::load_judge(), Catch::Contains("/nonexistent/judge.duel"));
   unsetenv("DUEL_JUDGE");
 }
+
+TEST_CASE("best_assignment_accuracy: the best one-to-one assignment, where greedy is wrong", "[gan][metrics]") {
+  // a relabelled perfect clustering: id = (class + 1) mod 3 -> accuracy 1, assignment inverts it
+  std::vector<int64_t> labels = {0, 0, 1, 1, 2, 2}, ids = {1, 1, 2, 2, 0, 0};
+  std::vector<int> assign;
+  CHECK(gan::best_assignment_accuracy(ids, labels, 3, &assign) == 1.0);
+  CHECK(assign == std::vector<int>{2, 0, 1});
+  // counts (id x class): id 0: {class 0: 3, class 1: 2}, id 1: {class 0: 3}. Greedy gives id 0 ->
+  // class 0 (3) and then id 1 -> class 1 (0): 3 of 8; the best is id 0 -> 1, id 1 -> 0: 5 of 8.
+  labels = {0, 0, 0, 1, 1, 0, 0, 0};
+  ids = {0, 0, 0, 0, 0, 1, 1, 1};
+  CHECK(gan::best_assignment_accuracy(ids, labels, 2, &assign) == Approx(5.0 / 8.0));
+  CHECK(assign == std::vector<int>{1, 0});
+  CHECK_THROWS_WITH(gan::best_assignment_accuracy({0, 3}, {0, 1}, 3), Catch::Contains("element 1 has id 3"));
+  CHECK_THROWS_WITH(gan::best_assignment_accuracy({0}, {0, 1}, 3), Catch::Contains("as many predictions as labels"));
+}
+

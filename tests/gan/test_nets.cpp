@@ -20,6 +20,25 @@ TEST_CASE("gan nets: DCGAN pair shapes", "[gan][nets]") {
   CHECK(amax(abs(x)).item() <= 1.0);  // tanh output
 }
 
+TEST_CASE("gan nets: the multi-head discriminator shares the DCGAN trunk between its heads", "[gan][nets]") {
+  manual_seed(3);
+  gan::MultiHeadDiscriminator d({{.out = 1}, {.out = 12, .hidden = 16}});
+  Tensor x = randn({5, 1, 28, 28});
+  Tensor h = d.features(x);
+  CHECK(h.sizes() == Shape{5, 256, 3, 3});
+  CHECK(d.head(0, h).sizes() == Shape{5, 1});
+  CHECK(d.head(1, h).sizes() == Shape{5, 12});
+  CHECK(d.forward(x).to_vector<float>() == d.head(0, h).to_vector<float>());  // forward is head 0
+  // the trunk is the DCGAN discriminator's: the same parameter shapes, less its last conv
+  auto dcgan = gan::dcgan_discriminator(false);
+  size_t trunk_params = 0;
+  for (auto& [name, p] : d.named_parameters())
+    if (name.rfind("trunk.", 0) == 0) ++trunk_params;
+  CHECK(trunk_params + 1 == dcgan->parameters().size());
+  CHECK_THROWS_WITH(d.features(randn({2, 1, 32, 32})), Catch::Contains("[2, 1, 32, 32]"));
+  CHECK_THROWS_WITH(d.head(2, h), Catch::Contains("head 2 of 2"));
+}
+
 TEST_CASE("gan nets: a residual block with a zero body is the identity", "[gan][nets]") {
   gan::ResidualBlock block(4, gan::Norm::kInstance);
   Tensor x = randn({2, 4, 6, 6});
