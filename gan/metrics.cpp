@@ -87,15 +87,27 @@ double classifier_score(JudgeNet& judge, const Tensor& images) {
   return classifier_score_from_logits(batched(images, 500, [&](const Tensor& x) { return judge(x); }));
 }
 
-double classifier_score_from_logits(const Tensor& logits_in) {
+double classifier_score_from_logits(const Tensor& logits) { return classifier_score_parts_from_logits(logits).score; }
+
+ClassifierScoreParts classifier_score_parts(JudgeNet& judge, const Tensor& images) {
+  judge.eval();
+  return classifier_score_parts_from_logits(batched(images, 500, [&](const Tensor& x) { return judge(x); }));
+}
+
+ClassifierScoreParts classifier_score_parts_from_logits(const Tensor& logits_in) {
   DUEL_CHECK(logits_in.dim() == 2 && logits_in.size(0) > 0, "classifier_score: expected logits [N, classes], got ",
              shape_str(logits_in.sizes()));
   Tensor logits = logits_in.to(kFloat64);
   Tensor logp = log_softmax(logits, 1);      // log p(y|x)
   Tensor p = exp(logp);
-  Tensor log_marginal = log(mean(p, {0}, true));  // log p(y)
-  double kl = mean(sum(p * (logp - log_marginal), {1})).item();
-  return std::exp(kl);
+  Tensor marginal = mean(p, {0}, true);      // p(y)
+  Tensor log_marginal = log(marginal);
+  ClassifierScoreParts r;
+  const double kl = mean(sum(p * (logp - log_marginal), {1})).item();  // E_x KL(p(y|x) || p(y))
+  r.score = std::exp(kl);
+  r.class_entropy = -sum(marginal * log_marginal).item();
+  r.mean_conditional_entropy = -mean(sum(p * logp, {1})).item();
+  return r;
 }
 
 double frechet_distance(const Tensor& a_in, const Tensor& b_in) {

@@ -39,6 +39,15 @@ std::shared_ptr<JudgeNet> load_judge(const std::string& path = "");
 // Accuracy of the judge on images [N,1,28,28] in [-1,1] with labels.
 double judge_accuracy(JudgeNet& judge, const Tensor& images, const Tensor& labels);
 double classifier_score(JudgeNet& judge, const Tensor& images);
+// The classifier score's two parts, log CS = H(y) - E_x H(y|x) (nats): the entropy of the
+// marginal class distribution p(y) (diversity across classes, at most log 10) and the mean
+// entropy of the judge's prediction p(y|x) (low: each image is clearly of one class, the
+// "quality" side). BEGAN's gamma trades the one for the other.
+struct ClassifierScoreParts {
+  double score = 0, class_entropy = 0, mean_conditional_entropy = 0;
+};
+ClassifierScoreParts classifier_score_parts(JudgeNet& judge, const Tensor& images);
+ClassifierScoreParts classifier_score_parts_from_logits(const Tensor& logits);
 // exp(E_x KL(p(y|x) || p(y))) of the class logits [N, classes] (the Inception-score formula).
 double classifier_score_from_logits(const Tensor& logits);
 // Frechet distance between N(mu1, S1) and N(mu2, S2) fitted to features [N, D] (float64 math).

@@ -123,6 +123,12 @@ void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
     std::printf("%-18s %12.3f %12.3f   (FCD to %lld test images; 'real' = %lld train images)\n", "FCD", fcd, fcd_real,
                 (long long)r.n, (long long)r.n);
     std::printf("%-18s %12.3f %12.3f   (max 10)\n", "classifier score", cs, cs_real);
+    // its parts: log CS = H(y) - E H(y|x)
+    const ClassifierScoreParts parts = classifier_score_parts(*judge, fake), parts_real = classifier_score_parts(*judge, test.images);
+    std::printf("%-18s %12.3f %12.3f   (nats, max log 10 = 2.303: diversity over classes)\n", "class entropy H(y)",
+                parts.class_entropy, parts_real.class_entropy);
+    std::printf("%-18s %12.3f %12.3f   (nats: the judge's uncertainty per image, lower = clearer)\n", "mean H(y|x)",
+                parts.mean_conditional_entropy, parts_real.mean_conditional_entropy);
     return;
   }
   auto m = toy_metrics(data, fake);

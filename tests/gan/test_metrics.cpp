@@ -54,6 +54,13 @@ TEST_CASE("classifier score: k equally used confident classes score k", "[gan][m
   CHECK(gan::classifier_score_from_logits(logits) ==
         Approx(std::exp(0.75 * std::log(1.5) + 0.25 * std::log(0.5))).epsilon(1e-12));
   CHECK_THROWS_WITH(gan::classifier_score_from_logits(zeros({10})), Catch::Contains("classifier_score"));
+  // its parts: p(y) = (1/2, 1/2) -> H(y) = ln 2; H(y|x) = -(3/4 ln 3/4 + 1/4 ln 1/4) for both
+  auto parts = gan::classifier_score_parts_from_logits(logits);
+  CHECK(parts.class_entropy == Approx(std::log(2.0)).epsilon(1e-12));
+  CHECK(parts.mean_conditional_entropy == Approx(-(0.75 * std::log(0.75) + 0.25 * std::log(0.25))).epsilon(1e-12));
+  CHECK(std::log(parts.score) == Approx(parts.class_entropy - parts.mean_conditional_entropy).epsilon(1e-12));
+  auto one_class = gan::classifier_score_parts_from_logits(confident({4, 4, 4}, 10));
+  CHECK(one_class.class_entropy == Approx(0.0).margin(1e-12));
 }
 
 TEST_CASE("the committed judge is found from any working directory and classifies Fashion-MNIST", "[gan][metrics]") {
