@@ -205,7 +205,7 @@ void read_metrics_file(RunRecord& r, const fs::path& path) {
         r.cpu_source = path.filename().string();
         continue;
       }
-      auto it = std::find_if(r.series.begin(), r.series.end(), [&](const Series& s) { return s.name == key; });
+      auto it = std::find_if(r.series.begin(), r.series.end(), [&, &key = key](const Series& s) { return s.name == key; });
       if (it == r.series.end()) it = r.series.insert(r.series.end(), Series{key, {}, {}});
       it->steps.push_back(m.step);
       it->values.push_back(v);

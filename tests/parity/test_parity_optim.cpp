@@ -13,6 +13,7 @@
 #include "tests/skip.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,12 +116,13 @@ void compare_runs(const std::string& what, Run& got, Run& want, double rtol, dou
   }
 }
 
-int run_parity(Device dev, bool fused_device, double rtol32, double atol32, double rtol64, double atol64) {
+int run_parity(Device dev, bool fused_device, double rtol32, double atol32, double rtol64, double atol64,
+               std::vector<DType> dtypes = {kFloat32, kFloat64}) {
   int n = 0;
   const auto cpu_cases = optimizer_cases(true);
   const auto dev_cases = optimizer_cases(fused_device);
   for (size_t k = 0; k < cpu_cases.size(); ++k) {
-    for (DType dt : {kFloat32, kFloat64}) {
+    for (DType dt : dtypes) {
       const std::string what = cpu_cases[k].name + " " + dtype_name(dt) + " [" + dev.str() +
                                (fused_device ? " fused" : " tensor ops") + "]";
       Run want = make_run(cpu_cases[k], dt, kCPU), got = make_run(dev_cases[k], dt, dev);
@@ -134,6 +136,36 @@ int run_parity(Device dev, bool fused_device, double rtol32, double atol32, doub
     }
   }
   return n;
+}
+
+// Every parameter and state tensor of a run, by name (parameters as "param<i>").
+std::map<std::string, Tensor> all_tensors(Run& r) {
+  std::map<std::string, Tensor> m;
+  for (auto& [key, t] : r.opt->state_dict()) m[key] = t.to(kCPU);
+  for (size_t i = 0; i < r.params.size(); ++i) m["param" + std::to_string(i)] = r.params[i].detach().to(kCPU);
+  return m;
+}
+
+// The largest error of `got` (float32) against `exact` (the float64 run), per tensor in units of
+// one float32 ulp of that tensor's largest magnitude; where it is largest goes to *where.
+double error_in_ulps(Run& got, Run& exact, std::string* where) {
+  double worst = 0;
+  auto g = all_tensors(got), e = all_tensors(exact);
+  for (auto& [key, t] : e) {
+    REQUIRE(g.count(key));
+    const auto x = t.to_vector<double>(), y = g[key].to_vector<double>();
+    double scale = 0;
+    for (double v : x) scale = std::max(scale, std::abs(v));
+    const double ulp = std::max(scale, 1e-30) * 1.1920928955078125e-07;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double err = std::abs(y[i] - x[i]) / ulp;
+      if (err > worst) {
+        worst = err;
+        *where = key + "[" + std::to_string(i) + "]: " + std::to_string(y[i]) + " vs exact " + std::to_string(x[i]);
+      }
+    }
+  }
+  return worst;
 }
 
 sim::Options parity_sim_options() {
@@ -156,10 +188,32 @@ TEST_CASE("parity: fused optimizer kernels, sim vs cpu, 5 steps, every option", 
 TEST_CASE("parity: fused optimizer step on sim agrees with the tensor-op path", "[parity][optim]") {
   // The cpu side is fused (kernels/cpu/optim.cpp); the sim side runs the unfused tensor ops
   // (elementwise kernels), so this compares two independent implementations. They round
-  // differently (the tensor ops apply a double alpha), and momentum buffers near zero are
-  // differences of nearly equal numbers, hence an absolute tolerance at the parameters' scale.
+  // differently (the tensor ops apply a double alpha, the compiler contracts different
+  // multiply-adds into FMAs at different optimisation levels), so in float32 they are not
+  // compared with each other but each with the float64 run of the same case: both must be
+  // within 32 float32 ulps of each tensor's largest value. (Measured at -O3: at most 11.3 for
+  // the fused kernel, RMSprop centered, whose sqrt(v - avg^2) cancels; 6.4 for the tensor ops.
+  // A relative tolerance of 1e-5 with a 1e-6 floor, the test's former rule, was tighter than
+  // either path's own float32 error on such elements, and failed at -O1.) In float64 the two
+  // agree to 1e-12 relative.
   sim::ScopedOptions scoped(parity_sim_options());
-  run_parity(Device("sim"), false, 1e-5, 1e-6, 1e-12, 1e-13);
+  run_parity(Device("sim"), false, 0, 0, 1e-12, 1e-13, {kFloat64});
+  const auto fused = optimizer_cases(true), unfused = optimizer_cases(false);
+  for (size_t k = 0; k < fused.size(); ++k) {
+    Run exact = make_run(fused[k], kFloat64, kCPU), f32 = make_run(fused[k], kFloat32, kCPU),
+        ops32 = make_run(unfused[k], kFloat32, Device("sim"));
+    for (int s = 0; s < 5; ++s) {
+      step(exact, s, kFloat64, kCPU);
+      step(f32, s, kFloat32, kCPU);
+      step(ops32, s, kFloat32, Device("sim"));
+      std::string where_f, where_o;
+      const double err_f = error_in_ulps(f32, exact, &where_f), err_o = error_in_ulps(ops32, exact, &where_o);
+      INFO(fused[k].name << " float32 step " << s + 1 << ": fused cpu " << err_f << " ulps (" << where_f
+                         << "), tensor ops on sim " << err_o << " ulps (" << where_o << ")");
+      CHECK(err_f <= 32);
+      CHECK(err_o <= 32);
+    }
+  }
 }
 
 TEST_CASE("parity: the optimizer uses the device kernel on sim", "[parity][optim]") {
@@ -191,3 +245,4 @@ TEST_CASE("parity: fused optimizer kernels, cuda vs cpu", "[parity][optim]") {
 }
 
 }  // namespace duel::test
+
