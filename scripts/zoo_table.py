@@ -65,6 +65,20 @@ def record(name):
     m = re.search(r"^high_quality\s+([\d.]+)\s*$", ev, re.M)
     if m:
         out["high_quality"] = 100 * float(m.group(1))
+    m = re.search(r"^class entropy H\(y\)\s+([-\d.]+)\s+([-\d.]+)", ev, re.M)
+    if m:
+        out["h_y"], out["h_y_real"] = float(m.group(1)), float(m.group(2))
+    m = re.search(r"^mean H\(y\|x\)\s+([-\d.]+)\s+([-\d.]+)", ev, re.M)
+    if m:
+        out["h_yx"], out["h_yx_real"] = float(m.group(1)), float(m.group(2))
+    # AC-GAN: the per-class table's "all" row (judge accuracy on generated / real images, mean per-class FCD)
+    m = re.search(r"^all\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+\(FCD: mean over classes\)", ev, re.M)
+    if m:
+        out["class_acc"], out["class_acc_real"], out["class_fcd"] = (float(m.group(i)) for i in (1, 2, 3))
+    # InfoGAN: the categorical code read as a classifier
+    m = re.search(r"^accuracy\s+([-\d.]+)\s+\(error", ev, re.M)
+    if m:
+        out["code_acc"] = 100 * float(m.group(1))
     m = re.search(r"step (\d+),", ev)
     if m:
         out["eval_step"] = m.group(1)
@@ -183,6 +197,14 @@ def table():
         if any("modes" in r for r in rs):
             other.append(f"{c.get('data', '')}: modes covered " + fmt([r.get("modes") for r in rs]) +
                          ", high-quality samples " + fmt([r.get("high_quality") for r in rs]) + " %")
+        if any("class_acc" in r for r in rs):
+            other.append("judge accuracy on generated images against their class " + fmt([r.get("class_acc") for r in rs], 3)
+                         + f" (real test images {rs[0]['class_acc_real']:.3f}), per-class FCD "
+                         + fmt([r.get("class_fcd") for r in rs]))
+        if any("code_acc" in r for r in rs):
+            other.append("categorical code as a classifier of the test set " + fmt([r.get("code_acc") for r in rs]) + " %")
+        if model == "began" and any("h_y" in r for r in rs):
+            other.append("H(y) " + fmt([r.get("h_y") for r in rs], 3) + ", mean H(y|x) " + fmt([r.get("h_yx") for r in rs], 3))
         cpu = fmt([r.get("cpu_min") for r in rs])
         if not cpu and any("wall_min" in r for r in rs):
             cpu = "wall " + fmt([r.get("wall_min") for r in rs])
@@ -200,7 +222,7 @@ def interesting(model):
     # the options that distinguish configurations of a model in the table
     return {"wgan": {"n-critic", "clip", "lr"}, "ebgan": {"margin", "lambda-pt"}, "began": {"gamma", "lambda-k"},
             "vae": {"z-dim", "hidden"}, "lsgan-qi": {"lambda", "tau", "weight-decay"},
-            "wgan-gp": {"lambda", "init", "critic-bn"}}.get(model, set())
+            "wgan-gp": {"lambda", "init", "critic-bn"}, "infogan": {"lambda", "continuous"}}.get(model, set())
 
 
 def replace_between(text, begin, end, body):
