@@ -10,20 +10,27 @@
 #      FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_JOBS (parallel fuzzing processes per
 #      harness, default 1), FUZZ_HARNESSES (space-separated names; default all in fuzzers.txt),
 #      FUZZ_BUILD_DIR (default build-fuzz), FUZZ_OUT (default $FUZZ_BUILD_DIR/out),
-#      DUEL_BUILD_DIR (the g++ build whose libduel.a the harnesses link; default build,
-#      configured CPU-only here if it does not exist), JOBS (build jobs, default 2).
+#      DUEL_BUILD_DIR (the build whose libduel.a the harnesses link: by default the clang
+#      sanitizer build of scripts/sanitize.sh when it has been built (ASAN_BUILD_DIR, default
+#      build-asan), else build if it is CPU-only, else a CPU-only g++ build made here in
+#      build-fuzz-lib), JOBS (build jobs, default 2).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
 
-APT_PACKAGES="cmake g++ make clang libclang-rt-14-dev libeigen3-dev libboost-context-dev libstb-dev zlib1g-dev"
+APT_PACKAGES="cmake g++ make clang libclang-rt-14-dev libomp-14-dev libeigen3-dev libboost-context-dev libstb-dev zlib1g-dev"
 FUZZ_TIME="${FUZZ_TIME:-60}"
 FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
 FUZZ_TIMEOUT="${FUZZ_TIMEOUT:-10}"
 FUZZ_JOBS="${FUZZ_JOBS:-1}"
 FUZZ_BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 FUZZ_OUT="${FUZZ_OUT:-$FUZZ_BUILD_DIR/out}"
+ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
+if [[ -z "${DUEL_BUILD_DIR:-}" && -f "$ASAN_BUILD_DIR/libduel.a" ]] &&
+   grep -qE '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang' "$ASAN_BUILD_DIR/CMakeCache.txt"; then
+  DUEL_BUILD_DIR="$ASAN_BUILD_DIR"  # instrumented already, and no second build of the library
+fi
 DUEL_BUILD_DIR="${DUEL_BUILD_DIR:-build}"
 JOBS="${JOBS:-2}"
 
@@ -31,7 +38,8 @@ source scripts/install_packages.sh
 # shellcheck disable=SC2086
 install_packages fuzz.sh $APT_PACKAGES
 
-# 1. libduel.a from a CPU-only g++ build (the one scripts/setup.sh made, if it is CPU-only)
+# 1. libduel.a: the sanitizer build's, or from a CPU-only g++ build (the one scripts/setup.sh
+#    made, if it is CPU-only)
 if [[ -f "$DUEL_BUILD_DIR/CMakeCache.txt" ]] && grep -qE '^CMAKE_CUDA_COMPILER:[A-Z]*=.*nvcc' "$DUEL_BUILD_DIR/CMakeCache.txt"; then
   echo "fuzz.sh: $DUEL_BUILD_DIR has the CUDA backend; using a CPU-only build in $FUZZ_BUILD_DIR-lib"
   DUEL_BUILD_DIR="$FUZZ_BUILD_DIR-lib"
@@ -41,9 +49,13 @@ if [[ ! -f "$DUEL_BUILD_DIR/CMakeCache.txt" ]]; then
 fi
 cmake --build "$DUEL_BUILD_DIR" -j"$JOBS" --target duel
 
+OPENMP=libgomp
+grep -qE '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang' "$DUEL_BUILD_DIR/CMakeCache.txt" && OPENMP=libomp
+echo "fuzz.sh: linking $DUEL_BUILD_DIR/libduel.a ($OPENMP)"
+
 # 2. the harnesses
 CXX=clang++ cmake -S fuzz -B "$FUZZ_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DDUEL_LIBRARY="$(realpath "$DUEL_BUILD_DIR")/libduel.a"
+  -DDUEL_LIBRARY="$(realpath "$DUEL_BUILD_DIR")/libduel.a" -DDUEL_LIBRARY_OPENMP="$OPENMP"
 cmake --build "$FUZZ_BUILD_DIR" -j"$JOBS"
 
 # 3. run each for FUZZ_TIME seconds, starting from the committed corpus (new inputs go to a
