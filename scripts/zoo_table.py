@@ -21,6 +21,7 @@ RUNS = os.path.join(ROOT, "docs", "runs")
 RESULTS = os.path.join(ROOT, "docs", "results.md")
 BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- zoo-table: end -->"
 BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -->", "<!-- birthday-table: end -->"
+CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -144,6 +145,23 @@ def compare_table():
     return "\n".join(rows) + "\n"
 
 
+def class_table():
+    """The per-class evaluation of the class-conditional runs (AC-GAN's `duel eval`)."""
+    rows = []
+    for n in recorded(False):
+        ev = read(os.path.join(RUNS, n, "eval.txt"))
+        if "judge acc (gen)" not in ev:
+            continue
+        if not rows:
+            rows = ["| run | class | judge accuracy, generated | judge accuracy, real | FCD to the class's test images |",
+                    "|---|---|---|---|---|"]
+        for m in re.finditer(r"^(\S.*?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(\s+\(FCD: mean over classes\))?\s*$",
+                             ev.split("judge acc (gen)", 1)[1], re.M):
+            name = m.group(1) + (" (FCD: mean)" if m.group(5) else "")
+            rows.append(f"| [{n}](runs/{n}/eval.txt) | {name} | {m.group(2)} | {m.group(3)} | {float(m.group(4)):.1f} |")
+    return "\n".join(rows) + "\n" if rows else ""
+
+
 def birthday_table():
     """Every record with a birthday.txt: p(duplicate) per batch size s and the support estimate."""
     names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "birthday.txt")))
@@ -236,11 +254,12 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c + "\n" + birthday_table())
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
     text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
+    text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")

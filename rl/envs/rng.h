@@ -66,8 +66,20 @@ class NumpyGenerator {
   }
   // Generator.random(): (next_uint64 >> 11) * 2^-53.
   double random() { return static_cast<double>(next_uint64() >> 11) * (1.0 / 9007199254740992.0); }
-  // Generator.uniform(low, high).
-  double uniform(double low, double high) { return low + (high - low) * random(); }
+  // Generator.uniform(low, high): low + (high - low) * u with the product and the sum rounded
+  // separately, as numpy computes it. No FMA contraction, whatever the compiler's default
+  // (clang contracts a*b+c within an expression, and the caller's file-level pragma does not
+  // reach an inline function defined in a header): a last-bit difference in CartPole's start
+  // state becomes another trajectory hundreds of steps later.
+#if defined(__GNUC__) && !defined(__clang__)
+  __attribute__((optimize("fp-contract=off")))
+#endif
+  double uniform(double low, double high) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    return low + (high - low) * random();
+  }
 
  private:
   using u128 = unsigned __int128;
