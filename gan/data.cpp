@@ -24,11 +24,21 @@ DataSource::DataSource(const std::string& name, int64_t batch_size, uint64_t see
   if (name != "fashion-mnist") toy_ = ToyDistribution::from_name(name);  // throws listing the valid names
 }
 
+DataSource DataSource::labelled(int64_t per_class, uint64_t subset_seed, int64_t batch_size, uint64_t seed, Device device) {
+  DUEL_CHECK(per_class >= 1, "data: the labelled subset needs at least 1 image per class, got ", per_class);
+  DataSource d("fashion-mnist", batch_size, seed, device);
+  d.per_class_ = per_class;
+  d.subset_seed_ = subset_seed;
+  return d;
+}
+
 void DataSource::open() {
   if (toy_ || loader_) return;
   ImageDataset ds = load_fashion_mnist("train");
+  if (per_class_ > 0) ds = labelled_subset(ds, per_class_, subset_seed_);
   DUEL_CHECK(ds.size() >= batch_, "data: --batch ", batch_, " is larger than the data set (", ds.size(),
-             " images in ", fashion_mnist_dir(), "); use a batch of at most ", ds.size());
+             per_class_ > 0 ? " labelled images" : " images in " + fashion_mnist_dir(), "); use a batch of at most ",
+             ds.size());
   DataLoaderOptions o;
   o.batch_size = batch_;
   o.seed = seed_;

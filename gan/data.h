@@ -30,6 +30,9 @@ struct LabelledBatch {
 class DataSource {
  public:
   DataSource(const std::string& name, int64_t batch_size, uint64_t seed, Device device);
+  // Batches of the labelled subset only: `per_class` training images of each class chosen by
+  // `subset_seed` (labelled_subset), reshuffled every epoch (the semi-supervised models).
+  static DataSource labelled(int64_t per_class, uint64_t subset_seed, int64_t batch_size, uint64_t seed, Device device);
   Tensor next() { return next_labelled().x; }
   LabelledBatch next_labelled();
   bool is_image() const { return !toy_.has_value(); }
@@ -51,6 +54,8 @@ class DataSource {
   Generator gen_;
   std::unique_ptr<DataLoader> loader_;
   std::string position_;  // "epoch:batch", kept current for checkpoints
+  int64_t per_class_ = 0;  // > 0: the labelled subset only
+  uint64_t subset_seed_ = 0;
 };
 
 // `per_class` images of each class of `data`, chosen by a Philox permutation seeded with

@@ -11,6 +11,7 @@
 //   dcgan     4.1.1  Radford et al. 2016         gan/dcgan.cpp
 //   acgan     4.3    Odena et al. 2017           gan/acgan.cpp
 //   infogan   4.4    Chen et al. 2016            gan/infogan.cpp
+//   ssl-baseline 5.1 the semi-supervised protocol's baseline   gan/ssl_baseline.cpp (gan/semi_supervised.h)
 //   judge     -      the evaluation classifier   gan/judge.cpp
 //
 // Shared pieces: gan/losses.h (the adversarial losses and the gradient penalty), gan/nets.h
@@ -33,6 +34,7 @@ train::ModelInfo began_model();
 train::ModelInfo dcgan_model();
 train::ModelInfo acgan_model();
 train::ModelInfo infogan_model();
+train::ModelInfo ssl_baseline_model();
 train::ModelInfo judge_model();
 
 // EBGAN's pull-away term of codes [N, d]: the mean squared cosine similarity of distinct pairs.

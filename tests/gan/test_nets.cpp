@@ -5,6 +5,7 @@
 #include "duel.h"
 #include "gan/data.h"
 #include "gan/nets.h"
+#include "gan/semi_supervised.h"
 #include "nn/nn.h"
 
 using namespace duel;
@@ -110,4 +111,35 @@ TEST_CASE("gan data: a labelled subset has per_class images of each class, fixed
   const bool same = a.labels.to_vector<int64_t>() == c.labels.to_vector<int64_t>() && allclose(a.images, c.images, 0, 0);
   CHECK_FALSE(same);
   CHECK_THROWS_WITH(gan::labelled_subset(ds, 11, 1), Contains("class 0 has only 10 images, 11 asked for"));
+}
+
+TEST_CASE("semi-supervised protocol: the labelled source draws only its subset, the test error counts the test set",
+          "[gan][data]") {
+  // the labelled source: 2 per class from subset seed 5 -> every image of every batch is one
+  // of the 20 of labelled_subset(train, 2, 5), with its label, and each appears once per epoch
+  ImageDataset subset = gan::labelled_subset(load_fashion_mnist("train"), 2, 5);
+  auto src = gan::DataSource::labelled(2, 5, 4, /*seed=*/1, kCPU);
+  std::vector<int> seen(20, 0);
+  const auto subset_labels = subset.labels.to_vector<int64_t>();
+  for (int b = 0; b < 5; ++b) {  // one epoch of 20 / 4 batches
+    gan::LabelledBatch batch = src.next_labelled();
+    REQUIRE(batch.x.sizes() == Shape{4, 1, 28, 28});
+    const auto y = batch.y.to_vector<int64_t>();
+    for (int64_t i = 0; i < 4; ++i) {
+      int found = -1;
+      for (int64_t k = 0; k < 20 && found < 0; ++k)
+        if (allclose(batch.x.narrow(0, i, 1), subset.images.narrow(0, k, 1), 0, 0)) found = (int)k;
+      REQUIRE(found >= 0);
+      CHECK(y[i] == subset_labels[found]);
+      ++seen[found];
+    }
+  }
+  CHECK(seen == std::vector<int>(20, 1));
+  auto too_big = gan::DataSource::labelled(1, 0, 11, 1, kCPU);
+  CHECK_THROWS_WITH(too_big.next_labelled(), Contains("--batch 11 is larger than the data set (10 labelled images)"));
+  // the test error: a classifier that always says class 3 is right on the 1000 test images of class 3
+  CHECK(gan::test_error_percent([](const Tensor& x) { return one_hot(full({x.size(0)}, 3.0, TensorOptions(kInt64)), 10); },
+                                kCPU) == Approx(90.0));
+  CHECK_THROWS_WITH(gan::test_error_percent([](const Tensor& x) { return zeros({x.size(0), 9}); }, kCPU),
+                    Contains("expected logits [500, 10], got [500, 9]"));
 }
