@@ -76,6 +76,10 @@ def record(name):
     m = re.search(r"^all\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+\(FCD: mean over classes\)", ev, re.M)
     if m:
         out["class_acc"], out["class_acc_real"], out["class_fcd"] = (float(m.group(i)) for i in (1, 2, 3))
+    # the semi-supervised protocol: error on the 10000 test images
+    m = re.search(r"^test error\s+([\d.]+) %", ev, re.M)
+    if m:
+        out["test_error"] = float(m.group(1))
     # InfoGAN: the categorical code read as a classifier
     m = re.search(r"^accuracy\s+([-\d.]+)\s+\(error", ev, re.M)
     if m:
@@ -193,8 +197,10 @@ def table():
     groups = {}
     for n in names:
         r = record(n)
-        key = tuple(sorted((k, v) for k, v in r["config"].items() if k not in ("seed", "log-every", "sample-every",
-                                                                                "checkpoint-every", "device")))
+        # runs that differ only in their seed (or, semi-supervised, in their labelled subset) are one group
+        key = tuple(sorted((k, v) for k, v in r["config"].items() if k not in ("seed", "subset-seed", "log-every",
+                                                                                "sample-every", "checkpoint-every",
+                                                                                "device")))
         groups.setdefault(key, []).append(r)
     rows = ["| model | settings | iterations | FCD (real: {fr}) | classifier score (real: {cr}) | other | CPU min | runs |",
             "|---|---|---|---|---|---|---|---|"]
@@ -219,6 +225,8 @@ def table():
             other.append("judge accuracy on generated images against their class " + fmt([r.get("class_acc") for r in rs], 3)
                          + f" (real test images {rs[0]['class_acc_real']:.3f}), per-class FCD "
                          + fmt([r.get("class_fcd") for r in rs]))
+        if any("test_error" in r for r in rs):
+            other.append("test error " + fmt([r.get("test_error") for r in rs], 2) + " % (over labelled subsets)")
         if any("code_acc" in r for r in rs):
             other.append("categorical code as a classifier of the test set " + fmt([r.get("code_acc") for r in rs]) + " %")
         if model == "began" and any("h_y" in r for r in rs):
@@ -240,7 +248,8 @@ def interesting(model):
     # the options that distinguish configurations of a model in the table
     return {"wgan": {"n-critic", "clip", "lr"}, "ebgan": {"margin", "lambda-pt"}, "began": {"gamma", "lambda-k"},
             "vae": {"z-dim", "hidden"}, "lsgan-qi": {"lambda", "tau", "weight-decay"},
-            "wgan-gp": {"lambda", "init", "critic-bn"}, "infogan": {"lambda", "continuous"}}.get(model, set())
+            "wgan-gp": {"lambda", "init", "critic-bn"}, "infogan": {"lambda", "continuous"},
+            "ssl-baseline": {"labels-per-class"}}.get(model, set())
 
 
 def replace_between(text, begin, end, body):
