@@ -118,13 +118,14 @@ void GanModel::evaluate(Run& run, const train::EvalRequest& request) {
     Tensor f_test = judge_features(*judge, test.images);
     double fcd = frechet_distance(judge_features(*judge, fake), f_test);
     double fcd_real = frechet_distance(judge_features(*judge, train.images), f_test);
-    double cs = classifier_score(*judge, fake), cs_real = classifier_score(*judge, test.images);
+    // the classifier score and its parts: log CS = H(y) - E H(y|x)
+    const ClassifierScoreParts parts = classifier_score_parts(*judge, fake),
+                               parts_real = classifier_score_parts(*judge, test.images);
+    const double cs = parts.score, cs_real = parts_real.score;
     std::printf("%-18s %12s %12s\n", "metric", "generated", "real");
     std::printf("%-18s %12.3f %12.3f   (FCD to %lld test images; 'real' = %lld train images)\n", "FCD", fcd, fcd_real,
                 (long long)r.n, (long long)r.n);
     std::printf("%-18s %12.3f %12.3f   (max 10)\n", "classifier score", cs, cs_real);
-    // its parts: log CS = H(y) - E H(y|x)
-    const ClassifierScoreParts parts = classifier_score_parts(*judge, fake), parts_real = classifier_score_parts(*judge, test.images);
     std::printf("%-18s %12.3f %12.3f   (nats, max log 10 = 2.303: diversity over classes)\n", "class entropy H(y)",
                 parts.class_entropy, parts_real.class_entropy);
     std::printf("%-18s %12.3f %12.3f   (nats: the judge's uncertainty per image, lower = clearer)\n", "mean H(y|x)",

@@ -29,8 +29,9 @@
 // AddressSanitizer must be told when execution moves to another stack (a fiber), or it
 // misreads the stacks: an exception thrown on a fiber unpoisons the wrong range and later
 // frames look like stack-use-after-scope. Boost.Context's fcontext fibers (Debian's build)
-// do not annotate their switches, so the Block does it around each of its own (see
-// "AddressSanitizer" in docs/kernels.md).
+// do not annotate their switches, so the Block does it around each of its own
+// (docs/data-and-checkpoints.md, "Fuzzing and sanitizers"; scripts/sanitize.sh fails when
+// ASan reports losing track of a stack).
 #if defined(__SANITIZE_ADDRESS__)
 #define DUEL_SIM_ASAN 1
 #elif defined(__has_feature)
