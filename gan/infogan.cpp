@@ -102,7 +102,8 @@ class Infogan : public GanModel {
   }
 
   Metrics values() override {
-    // L_I's lower bound on I(c_1; G(z, c)) in nats: H(c_1) - categorical cross-entropy (<= log 10)
+    // info_loss = -L_I - H(c) of G's step (lower: the codes are easier to read back from G(z, c));
+    // q_acc: how often Q's most likely c_1 is the one G was given
     return {{"loss_D", loss_D.item()},         {"loss_G", loss_G.item()},
             {"info_loss", info_G.item()},      {"D(x)", mean(sigmoid(d_real)).item()},
             {"D(G(z))", mean(sigmoid(d_fake)).item()}, {"q_acc", q_acc}};
