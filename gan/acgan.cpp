@@ -50,9 +50,7 @@ class Acgan : public GanModel {
   // For pictures and evaluation: sample i has class (i / 10) mod 10, so a grid of 10 per row
   // has one row per class, and any 100 consecutive samples hold 10 of each.
   Tensor latent(int64_t n, Generator& gen, Device dev) override {
-    std::vector<int64_t> c(n);
-    for (int64_t i = 0; i < n; ++i) c[i] = (i / kClasses) % kClasses;
-    return conditioned(sample_noise(n, z_dim, gen, dev), from_vector(c, {n}, TensorOptions(kInt64)).to(dev));
+    return conditioned(sample_noise(n, z_dim, gen, dev), grid_codes(n, kClasses, dev));
   }
   int64_t grid_samples() const override { return kClasses * kClasses; }
   int64_t grid_columns() const override { return kClasses; }

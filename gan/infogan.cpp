@@ -59,10 +59,8 @@ class Infogan : public GanModel {
     return cat(parts, 1).reshape({z.size(0), z_dim + kCategories + n_cont, 1, 1});
   }
   Tensor latent(int64_t n, Generator& gen, Device dev) override {
-    std::vector<int64_t> c(n);
-    for (int64_t i = 0; i < n; ++i) c[i] = (i / kCategories) % kCategories;
     Tensor z = sample_noise(n, z_dim, gen, dev);
-    return input(z, from_vector(c, {n}, TensorOptions(kInt64)).to(dev), uniform({n, n_cont}, -1.0, 1.0, TensorOptions(kFloat32, dev), &gen));
+    return input(z, grid_codes(n, kCategories, dev), uniform({n, n_cont}, -1.0, 1.0, TensorOptions(kFloat32, dev), &gen));
   }
   int64_t grid_samples() const override { return kCategories * kCategories; }
   int64_t grid_columns() const override { return kCategories; }

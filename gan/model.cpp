@@ -95,6 +95,12 @@ Metrics GanModel::snapshot(Run& run, int64_t step) {
   return m;
 }
 
+Tensor GanModel::grid_codes(int64_t n, int64_t k, Device dev) {
+  std::vector<int64_t> c(n);
+  for (int64_t i = 0; i < n; ++i) c[i] = (i / k) % k;
+  return from_vector(c, {n}, TensorOptions(kInt64)).to(dev);
+}
+
 Tensor GanModel::sample(int64_t n, Generator& gen) {
   G->to(kCPU);
   G->eval();

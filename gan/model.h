@@ -44,6 +44,9 @@ class GanModel : public train::Model {
   // The snapshot picture: how many samples (from a fixed latent()) and how many per row.
   virtual int64_t grid_samples() const { return data.is_image() ? 64 : 1000; }
   virtual int64_t grid_columns() const { return 8; }
+  // Codes for a k-wide grid with one row per value: sample i gets (i / k) mod k, so any k * k
+  // consecutive samples hold k of each value (int64 [n] on `dev`; AC-GAN's class, InfoGAN's c_1).
+  static Tensor grid_codes(int64_t n, int64_t k, Device dev);
   // For toy data: a field drawn under the points (e.g. the critic's values); none by default.
   virtual Tensor field_on_grid(const Tensor& points) {
     (void)points;
