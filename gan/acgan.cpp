@@ -44,9 +44,7 @@ class Acgan : public GanModel {
   }
 
   // G's input: z with the one-hot class c appended, [n, z_dim + 10, 1, 1].
-  Tensor conditioned(const Tensor& z, const Tensor& c) const {
-    return cat({z, one_hot(c, kClasses).to(z.device())}, 1).reshape({z.size(0), z_dim + kClasses, 1, 1});
-  }
+  Tensor conditioned(const Tensor& z, const Tensor& c) const { return with_one_hot(z, c, kClasses); }
   // For pictures and evaluation: sample i has class (i / 10) mod 10, so a grid of 10 per row
   // has one row per class, and any 100 consecutive samples hold 10 of each.
   Tensor latent(int64_t n, Generator& gen, Device dev) override {

@@ -58,9 +58,9 @@ LabelledBatch DataSource::next_labelled() {
   return {b->inputs, b->labels};
 }
 
-void DataSource::add_to(train::Checkpointable& s) {
-  s.add("data", gen_);
-  s.add("data_position", position_);
+void DataSource::add_to(train::Checkpointable& s, const std::string& name) {
+  s.add(name, gen_);
+  s.add(name + "_position", position_);
 }
 
 Tensor DataSource::evaluation_set(int64_t n) const {

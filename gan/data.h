@@ -39,8 +39,9 @@ class DataSource {
   const std::string& name() const { return name_; }
   const ToyDistribution& toy() const { return *toy_; }
   int64_t batch_size() const { return batch_; }
-  // Registers the data position and the toy stream with a checkpoint.
-  void add_to(train::Checkpointable& s);
+  // Registers the data position and the toy stream with a checkpoint, as `name` and
+  // `name`_position (a model with two sources gives the second another name).
+  void add_to(train::Checkpointable& s, const std::string& name = "data");
   // A fixed evaluation set of real samples (the test split for images).
   Tensor evaluation_set(int64_t n) const;
 

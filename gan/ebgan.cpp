@@ -21,17 +21,6 @@
 #include "gan/models.h"
 
 namespace duel::gan {
-
-// The pull-away term of a batch of codes [N, d] (N >= 2).
-Tensor pull_away_term(const Tensor& codes) {
-  const int64_t N = codes.size(0);
-  DUEL_CHECK(codes.dim() == 2 && N >= 2, "pull_away_term: expected codes [N >= 2, d], got ", shape_str(codes.sizes()));
-  Tensor s = codes / (norm(codes, 2.0, {1}, /*keepdim=*/true) + 1e-8);
-  Tensor cos2 = pow(matmul(s, s.t()), 2.0);
-  // the diagonal holds N ones (||s_i|| = 1): drop it from the sum
-  return (sum(cos2) - sum(pow(norm(s, 2.0, {1}), 4.0))) / (double)(N * (N - 1));
-}
-
 namespace {
 
 class Ebgan : public GanModel {

@@ -2,7 +2,10 @@
 
 #include "autograd/engine.h"
 #include "tensor/ops/elementwise.h"
+#include "tensor/ops/linalg.h"
 #include "tensor/ops/loss.h"
+#include "tensor/ops/nn_ops.h"
+#include "tensor/ops/shape_ops.h"
 #include "tensor/ops/reduction.h"
 
 namespace duel::gan {
@@ -61,6 +64,62 @@ Tensor l1_margin(const Tensor& x, const Tensor& y, double tau) {
              shape_str(y.sizes()), " must have the same shape [N, ...]");
   NoGradGuard ng;
   return sum(abs(x - y).flatten(1), {1}) * tau;
+}
+
+Tensor source_logit(const Tensor& class_logits, bool fake_class) {
+  DUEL_CHECK(class_logits.dim() == 2 && class_logits.size(1) >= (fake_class ? 2 : 1), "source_logit: expected class ",
+             "logits [N, K", fake_class ? " + 1] with K >= 1" : "] with K >= 1", ", got ", shape_str(class_logits.sizes()));
+  if (!fake_class) return logsumexp(class_logits, {1});
+  const int64_t K = class_logits.size(1) - 1;
+  return logsumexp(class_logits.narrow(1, 0, K), {1}) - class_logits.select(1, K);
+}
+
+Tensor feature_matching_loss(const Tensor& f_real, const Tensor& f_fake) {
+  DUEL_CHECK(f_real.dim() >= 2 && f_fake.dim() >= 2 && f_real.numel() / f_real.size(0) == f_fake.numel() / f_fake.size(0),
+             "feature_matching_loss: expected features [N, ...] with the same size per sample, got ",
+             shape_str(f_real.sizes()), " and ", shape_str(f_fake.sizes()));
+  Tensor d = mean(f_real.detach().flatten(1), {0}) - mean(f_fake.flatten(1), {0});
+  return mean(d * d);
+}
+
+Tensor pull_away_term(const Tensor& codes) {
+  const int64_t N = codes.dim() == 2 ? codes.size(0) : 0;
+  DUEL_CHECK(codes.dim() == 2 && N >= 2, "pull_away_term: expected codes [N >= 2, d], got ", shape_str(codes.sizes()));
+  Tensor s = codes / (norm(codes, 2.0, {1}, /*keepdim=*/true) + 1e-8);
+  Tensor cos2 = pow(matmul(s, s.t()), 2.0);
+  // the diagonal holds N ones (||s_i|| = 1): drop it from the sum
+  return (sum(cos2) - sum(pow(norm(s, 2.0, {1}), 4.0))) / (double)(N * (N - 1));
+}
+
+Tensor conditional_entropy(const Tensor& logits) {
+  DUEL_CHECK(logits.dim() == 2, "conditional_entropy: expected logits [N, K], got ", shape_str(logits.sizes()));
+  Tensor logp = log_softmax(logits, 1);
+  return -mean(sum(exp(logp) * logp, {1}));
+}
+
+HistoricalAverage::HistoricalAverage(nn::Module& tracked) {
+  NoGradGuard ng;
+  params_ = tracked.parameters();
+  for (size_t i = 0; i < params_.size(); ++i)
+    averages_.push_back(register_buffer("avg" + std::to_string(i), params_[i].detach().clone()));
+  count_ = register_buffer("count", full({}, 1.0, TensorOptions(kFloat64)));
+}
+
+Tensor HistoricalAverage::penalty() const {
+  Tensor total;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor d = params_[i] - averages_[i];
+    Tensor s = sum(d * d);
+    total = total.defined() ? total + s : s;
+  }
+  return total;
+}
+
+void HistoricalAverage::update() {
+  NoGradGuard ng;
+  const double t = count_.item() + 1.0;
+  for (size_t i = 0; i < params_.size(); ++i) averages_[i].add_(params_[i].detach() - averages_[i], 1.0 / t);
+  count_.fill_(t);
 }
 
 Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen) {

@@ -12,6 +12,13 @@
 //   mutual information (Chen 2016)  -L_I(G, Q) = -E[log Q(c | G(z, c))] up to H(c): categorical CE +
 //                                   Gaussian NLL (fixed sigma 1) of the continuous codes
 //   auxiliary classifier (Odena)    -L_C = -E[log P(C = c | X)]: cross_entropy (tensor/ops/loss.h)
+//   K classes as a discriminator    D(x) = Z(x) / (Z(x) + 1), Z = sum_k exp l_k(x) (Salimans 2016), so
+//                                   D's logit is log Z = logsumexp_k l_k; with a (K+1)-th "fake" class
+//                                   (Odena's SGAN) it is logsumexp_{k<=K} l_k - l_{K+1}: source_logit
+//   feature matching (Salimans)     G: ||E_x f(x) - E_z f(G(z))||^2 on D's intermediate features f
+//   pull-away term (Zhao 2017)      mean squared cosine similarity of distinct pairs (EBGAN, Bad GAN)
+//   conditional entropy (Dai 2017)  E_x [-sum_k p(k | x) log p(k | x)] (Bad GAN's D term)
+//   historical averaging (Salimans) ||theta - (1/t) sum_i theta_i||^2: HistoricalAverage
 #pragma once
 #include "nn/module.h"
 #include "tensor/random.h"
@@ -50,6 +57,36 @@ Tensor l1_margin(const Tensor& x, const Tensor& y, double tau);
 // [N, K] and c_cat int64 [N] are the categorical code; q_mean and c_cont [N, C] the continuous
 // ones (C may be 0: undefined tensors).
 Tensor info_loss(const Tensor& q_logits, const Tensor& c_cat, const Tensor& q_mean, const Tensor& c_cont);
+
+// The real-vs-fake logit of a classifier's class logits [N, K] (`fake_class` false: D(x) =
+// Z / (Z + 1), logit logsumexp_k l_k) or [N, K + 1] (`fake_class` true: the last logit is the
+// generated class, D(x) = 1 - p(K + 1 | x), logit logsumexp_{k<=K} l_k - l_{K+1}). [N].
+Tensor source_logit(const Tensor& class_logits, bool fake_class = false);
+
+// Feature matching, G's loss: mean_j (mean_i f_real[i, j] - mean_i f_fake[i, j])^2 over the
+// features flattened per sample. The real features are a constant (detached): only G learns.
+Tensor feature_matching_loss(const Tensor& f_real, const Tensor& f_fake);
+
+// Mean squared cosine similarity of the distinct pairs of rows of codes [N >= 2, d].
+Tensor pull_away_term(const Tensor& codes);
+
+// mean_i H(p(. | x_i)) = mean_i -sum_k p_ik log p_ik with p = softmax(logits [N, K]).
+Tensor conditional_entropy(const Tensor& logits);
+
+// Historical averaging: the squared distance of a module's parameters from their average over
+// all past updates, sum_p ||theta_p - avg_p||^2. update() after every optimizer step folds the
+// current parameters into the average (avg_t = avg_{t-1} + (theta_t - avg_{t-1}) / t). The
+// averages and t are buffers, so a checkpoint holds them (add it as a module).
+class HistoricalAverage : public nn::Module {
+ public:
+  explicit HistoricalAverage(nn::Module& tracked);
+  Tensor penalty() const;
+  void update();
+
+ private:
+  std::vector<Tensor> params_, averages_;
+  Tensor count_;  // float64 0-d: updates folded in
+};
 
 // lambda * mean_i (||grad_x D(x^_i)||_2 - 1)^2 with x^_i = eps_i x_i + (1 - eps_i) x~_i,
 // eps_i ~ U[0, 1) from `gen`. The gradient is taken with create_graph, so the penalty's own

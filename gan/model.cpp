@@ -25,6 +25,12 @@ train::Option lr_option(double fallback, const std::string& symbol) {
   return train::Option::real("lr", symbol, fallback, 0, 1, "learning rate", /*open_low=*/true);
 }
 
+Tensor with_one_hot(const Tensor& z, const Tensor& c, int64_t k) {
+  DUEL_CHECK(z.dim() == 2 && c.dim() == 1 && z.size(0) == c.size(0), "with_one_hot: expected noise [n, d] and classes [n], got ",
+             shape_str(z.sizes()), " and ", shape_str(c.sizes()));
+  return cat({z, one_hot(c, k).to(z.device())}, 1).reshape({z.size(0), z.size(1) + k, 1, 1});
+}
+
 GanModel::GanModel(const Options& o, int64_t z_dim, bool conv_noise)
     : device(o.text("device")),
       seed((uint64_t)o.integer("seed")),

@@ -83,6 +83,10 @@ class GanModel : public train::Model {
   bool judge_missing_ = false;
 };
 
+// A class-conditional generator's input: z [n, d] with the one-hot class c (int64 [n], k
+// classes) appended, [n, d + k, 1, 1] (AC-GAN, Triple-GAN; the conditional GAN's concatenation).
+Tensor with_one_hot(const Tensor& z, const Tensor& c, int64_t k);
+
 // Options most GANs declare, with the same names everywhere.
 train::Option data_option(const std::string& fallback, bool images_only = false);
 train::Option batch_option(int64_t fallback);

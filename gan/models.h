@@ -12,6 +12,10 @@
 //   acgan     4.3    Odena et al. 2017           gan/acgan.cpp
 //   infogan   4.4    Chen et al. 2016            gan/infogan.cpp
 //   ssl-baseline 5.1 the semi-supervised protocol's baseline   gan/ssl_baseline.cpp (gan/semi_supervised.h)
+//   sgan      5.1    Odena 2016                  gan/sgan.cpp
+//   improved-gan 5.1 Salimans et al. 2016        gan/improved_gan.cpp
+//   triple-gan 5.1   Li et al. 2017              gan/triple_gan.cpp
+//   bad-gan   5.1    Dai et al. 2017             gan/bad_gan.cpp
 //   judge     -      the evaluation classifier   gan/judge.cpp
 //
 // Shared pieces: gan/losses.h (the adversarial losses and the gradient penalty), gan/nets.h
@@ -35,9 +39,10 @@ train::ModelInfo dcgan_model();
 train::ModelInfo acgan_model();
 train::ModelInfo infogan_model();
 train::ModelInfo ssl_baseline_model();
+train::ModelInfo sgan_model();
+train::ModelInfo improved_gan_model();
+train::ModelInfo triple_gan_model();
+train::ModelInfo bad_gan_model();
 train::ModelInfo judge_model();
-
-// EBGAN's pull-away term of codes [N, d]: the mean squared cosine similarity of distinct pairs.
-Tensor pull_away_term(const Tensor& codes);
 
 }  // namespace duel::gan

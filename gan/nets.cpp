@@ -2,6 +2,7 @@
 
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/reduction.h"
+#include "tensor/ops/linalg.h"
 #include "tensor/ops/shape_ops.h"
 
 namespace duel::gan {
@@ -83,6 +84,10 @@ std::shared_ptr<nn::Sequential> dcgan_discriminator(bool sigmoid, bool batchnorm
 void dcgan_init(nn::Module& net, Generator& gen) {
   net.apply([&](nn::Module& m) {
     if (auto* c = dynamic_cast<nn::ConvBase*>(&m)) nn::init::normal_(c->weight, 0.0, 0.02, &gen);
+    if (auto* v = dynamic_cast<VirtualBatchNorm2d*>(&m)) {
+      nn::init::normal_(v->weight, 1.0, 0.02, &gen);
+      nn::init::constant_(v->bias, 0.0);
+    }
     if (auto* b = dynamic_cast<nn::BatchNorm*>(&m)) {
       if (b->weight.defined()) nn::init::normal_(b->weight, 1.0, 0.02, &gen);
       if (b->bias.defined()) nn::init::constant_(b->bias, 0.0);
@@ -217,12 +222,21 @@ Tensor AutoencoderDiscriminator::energy(const Tensor& x, bool l1) {
 
 MultiHeadDiscriminator::MultiHeadDiscriminator(const std::vector<Head>& heads, bool batchnorm) {
   DUEL_CHECK(!heads.empty(), "MultiHeadDiscriminator: expected at least one head");
-  trunk_ = register_module("trunk", dcgan_discriminator_trunk(batchnorm));
+  trunk_ = register_module("trunk", dcgan_discriminator_trunk(batchnorm, /*bias=*/!batchnorm));
   for (size_t i = 0; i < heads.size(); ++i) {
     const Head& h = heads[i];
-    DUEL_CHECK(h.out >= 1 && h.hidden >= 0, "MultiHeadDiscriminator: head ", i, " expects out >= 1 and hidden >= 0, got out ",
-               h.out, ", hidden ", h.hidden);
+    DUEL_CHECK(h.out >= 1 && h.hidden >= 0 && h.minibatch_kernels >= 0 && !(h.hidden > 0 && h.minibatch_kernels > 0),
+               "MultiHeadDiscriminator: head ", i, " expects out >= 1, hidden >= 0, minibatch_kernels >= 0 and not both ",
+               "hidden and minibatch_kernels, got out ", h.out, ", hidden ", h.hidden, ", minibatch_kernels ",
+               h.minibatch_kernels);
     auto s = register_module("head" + std::to_string(i), std::make_shared<nn::Sequential>());
+    if (h.minibatch_kernels > 0) {
+      s->emplace_back<nn::Flatten>();
+      s->emplace_back<MinibatchDiscrimination>(256 * 3 * 3, h.minibatch_kernels, 5);
+      s->emplace_back<nn::Linear>(256 * 3 * 3 + h.minibatch_kernels, h.out);
+      heads_.push_back(s);
+      continue;
+    }
     s->emplace_back<nn::Conv2d>(256, h.hidden > 0 ? h.hidden : h.out, 3, nn::ConvOptions{.bias = h.hidden == 0});
     s->emplace_back<nn::Flatten>();
     if (h.hidden > 0) {
@@ -246,5 +260,79 @@ Tensor MultiHeadDiscriminator::head(size_t i, const Tensor& features) {
 }
 
 Tensor MultiHeadDiscriminator::forward(const Tensor& x) { return head(0, features(x)); }
+
+MinibatchDiscrimination::MinibatchDiscrimination(int64_t in_features, int64_t kernels, int64_t kernel_dim)
+    : in_(in_features), kernels_(kernels), dim_(kernel_dim) {
+  DUEL_CHECK(in_features >= 1 && kernels >= 1 && kernel_dim >= 1, "MinibatchDiscrimination: expected positive sizes, got ",
+             "in_features ", in_features, ", kernels ", kernels, ", kernel_dim ", kernel_dim);
+  T = register_parameter("T", randn({in_features, kernels * kernel_dim}) * 0.05);
+}
+
+Tensor MinibatchDiscrimination::forward(const Tensor& f) {
+  DUEL_CHECK(f.dim() == 2 && f.size(1) == in_, "MinibatchDiscrimination: expected features [N, ", in_, "], got ",
+             shape_str(f.sizes()));
+  const int64_t N = f.size(0);
+  Tensor M = matmul(f, T).reshape({N, kernels_, dim_});
+  Tensor l1 = sum(abs(M.unsqueeze(1) - M.unsqueeze(0)), {3});  // [N, N, B]: ||M_i,b - M_j,b||_1
+  Tensor o = sum(exp(-l1), {1}) - 1.0;                       // the j = i term is exp(0) = 1
+  return cat({f, o}, 1);
+}
+
+std::string MinibatchDiscrimination::extra_repr() const {
+  return std::to_string(in_) + ", kernels=" + std::to_string(kernels_) + ", kernel_dim=" + std::to_string(dim_);
+}
+
+VirtualBatchNorm2d::VirtualBatchNorm2d(int64_t channels, double eps) : channels_(channels), eps_(eps) {
+  weight = register_parameter("weight", ones({channels}));
+  bias = register_parameter("bias", zeros({channels}));
+}
+
+Tensor VirtualBatchNorm2d::forward(const Tensor& x) {
+  DUEL_CHECK(x.dim() == 4 && x.size(1) == channels_, "VirtualBatchNorm2d: expected [N, ", channels_,
+             ", H, W], got ", shape_str(x.sizes()));
+  Tensor mu, meansq;
+  if (reference_pass_) {
+    ref_mean_ = mean(x, {0, 2, 3}, /*keepdim=*/true);
+    ref_meansq_ = mean(x * x, {0, 2, 3}, /*keepdim=*/true);
+    ref_size_ = x.size(0);
+    mu = ref_mean_;
+    meansq = ref_meansq_;
+  } else {
+    DUEL_CHECK(ref_mean_.defined(), "VirtualBatchNorm2d: no reference batch yet (forward one with set_reference_pass(true) first)");
+    const double w = 1.0 / (double)(ref_size_ + 1);
+    mu = mean(x, {2, 3}, true) * w + ref_mean_ * (1.0 - w);             // [N, C, 1, 1]
+    meansq = mean(x * x, {2, 3}, true) * w + ref_meansq_ * (1.0 - w);
+  }
+  Tensor y = (x - mu) * rsqrt(meansq - mu * mu + eps_);
+  return y * weight.reshape({1, channels_, 1, 1}) + bias.reshape({1, channels_, 1, 1});
+}
+
+std::string VirtualBatchNorm2d::extra_repr() const { return std::to_string(channels_); }
+
+VbnGenerator::VbnGenerator(int64_t z_dim, int64_t ref_size, Generator& gen) {
+  DUEL_CHECK(ref_size >= 1, "VbnGenerator: the reference batch needs at least 1 sample, got ", ref_size);
+  // dcgan_generator with each BatchNorm2d swapped for a VirtualBatchNorm2d of the same width
+  auto dcgan = dcgan_generator(z_dim);
+  auto vbn_net = std::make_shared<nn::Sequential>();
+  for (size_t i = 0; i < dcgan->size(); ++i) {
+    const std::shared_ptr<nn::Module>& layer = (*dcgan)[i];
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(layer.get())) {
+      auto v = std::make_shared<VirtualBatchNorm2d>(bn->num_features);
+      vbn_.push_back(v.get());
+      vbn_net->push_back(v);
+    } else {
+      vbn_net->push_back(layer);
+    }
+  }
+  net_ = register_module("net", vbn_net);
+  z_ref_ = register_buffer("z_ref", randn({ref_size, z_dim, 1, 1}, TensorOptions(kFloat32), &gen));
+}
+
+Tensor VbnGenerator::forward(const Tensor& z) {
+  for (auto* v : vbn_) v->set_reference_pass(true);
+  (*net_)(z_ref_);
+  for (auto* v : vbn_) v->set_reference_pass(false);
+  return (*net_)(z);
+}
 
 }  // namespace duel::gan

@@ -8,7 +8,10 @@
 //   PatchGAN                 pix2pix's discriminator: one logit per receptive-field patch
 //   AutoencoderDiscriminator EBGAN/BEGAN: D(x) is the reconstruction error of an autoencoder
 //   MultiHeadDiscriminator   the DCGAN D's trunk shared by several heads (AC-GAN's source and
-//                            class, InfoGAN's D and Q)
+//                            class, InfoGAN's D and Q, the semi-supervised GANs' classifier)
+//   MinibatchDiscrimination  Salimans et al.: features of how close a sample is to the rest of its batch
+//   VirtualBatchNorm2d       Salimans et al.: batch norm with the statistics of a fixed reference batch
+//   VbnGenerator             the DCGAN generator with virtual batch norm and its reference batch
 #pragma once
 #include <memory>
 
@@ -92,11 +95,15 @@ class AutoencoderDiscriminator : public nn::Module {
 // [N, out]); with `hidden` > 0 it is Conv(k3) to `hidden`, batch norm, LeakyReLU(0.2), then
 // Linear(hidden, out) (InfoGAN's Q head). forward(x) is head 0 (for AC-GAN and InfoGAN: the
 // real/fake logit), so the shared losses and the gradient penalty apply to it unchanged.
+// A head with `minibatch_kernels` B > 0 is Flatten, MinibatchDiscrimination(2304, B, 5) and
+// Linear(2304 + B, out) instead (Improved GAN's minibatch discrimination before D's last layer).
+// Without batch norm the trunk's convolutions have biases.
 class MultiHeadDiscriminator : public nn::Module {
  public:
   struct Head {
     int64_t out;
     int64_t hidden = 0;
+    int64_t minibatch_kernels = 0;
   };
   explicit MultiHeadDiscriminator(const std::vector<Head>& heads, bool batchnorm = true);
   Tensor forward(const Tensor& x) override;            // head 0 [N, heads[0].out]
@@ -107,6 +114,61 @@ class MultiHeadDiscriminator : public nn::Module {
  private:
   std::shared_ptr<nn::Sequential> trunk_;
   std::vector<std::shared_ptr<nn::Sequential>> heads_;
+};
+
+// Minibatch discrimination (Salimans et al. 2016, section 3.2): with M_i = f(x_i) T reshaped to
+// [B, C] (T a learned [A, B * C] tensor), c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1) and
+// o(x_i)_b = sum_{j != i} c_b(x_i, x_j); the output is [f(x_i), o(x_i)], [N, A + B]. A sample's
+// output depends on the rest of its batch, so D can tell a batch of near-identical samples
+// (a collapsed G) from a varied one.
+class MinibatchDiscrimination : public nn::Module {
+ public:
+  MinibatchDiscrimination(int64_t in_features, int64_t kernels, int64_t kernel_dim);
+  Tensor forward(const Tensor& f) override;  // [N, A] -> [N, A + B]
+  std::string extra_repr() const override;
+
+  Tensor T;  // [A, B * C], N(0, 0.05)
+
+ private:
+  int64_t in_, kernels_, dim_;
+};
+
+// Virtual batch normalisation (Salimans et al. 2016, section 3.4): each example is normalised
+// with the statistics of a fixed reference batch together with itself, so G's output for one z
+// does not depend on the other z of its batch. A forward of the reference batch in reference
+// mode (set_reference_pass(true)) normalises it by its own statistics and keeps them (with their
+// graph, so the gradient reaches the reference pass too); later forwards normalise sample i
+// with mean_c = (R mu_ref,c + mu_i,c) / (R + 1) and the same mix of the mean squares, mu_i,c
+// over sample i's H x W. Learned per-channel scale and shift as in batch norm.
+class VirtualBatchNorm2d : public nn::Module {
+ public:
+  explicit VirtualBatchNorm2d(int64_t channels, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;
+  void set_reference_pass(bool on) { reference_pass_ = on; }
+  std::string extra_repr() const override;
+
+  Tensor weight, bias;  // [C]
+
+ private:
+  int64_t channels_;
+  double eps_;
+  bool reference_pass_ = false;
+  int64_t ref_size_ = 0;
+  Tensor ref_mean_, ref_meansq_;  // [1, C, 1, 1], from the last reference pass
+};
+
+// The DCGAN generator (dcgan_generator) with VirtualBatchNorm2d in place of batch norm, and
+// its reference batch: `ref_size` noise vectors drawn once from `gen` (a buffer, so it is saved
+// and moves with the module). forward(z) passes the reference batch first, then z.
+class VbnGenerator : public nn::Module {
+ public:
+  VbnGenerator(int64_t z_dim, int64_t ref_size, Generator& gen);
+  Tensor forward(const Tensor& z) override;
+
+ private:
+  std::shared_ptr<nn::Sequential> net_;
+  std::vector<VirtualBatchNorm2d*> vbn_;
+  Tensor z_ref_;
 };
 
 }  // namespace duel::gan

@@ -3,7 +3,9 @@
 #include "autograd/grad_mode.h"
 #include "data/idx.h"
 #include "tensor/ops/elementwise.h"
+#include "tensor/ops/loss.h"
 #include "tensor/ops/reduction.h"
+#include <cstdio>
 
 namespace duel::gan {
 
@@ -29,6 +31,58 @@ double test_error_percent(const std::function<Tensor(const Tensor&)>& logits_of,
     wrong += n - (int64_t)sum(hit.to(kFloat64)).item();
   }
   return 100.0 * (double)wrong / (double)test.size();
+}
+
+train::OptionTable semi_supervised_options() {
+  return {data_option("fashion-mnist", /*images_only=*/true), labels_per_class_option(), subset_seed_option(),
+          batch_option(64)};
+}
+
+std::shared_ptr<MultiHeadDiscriminator> ssl_classifier(int64_t outputs, int64_t minibatch_kernels) {
+  return std::make_shared<MultiHeadDiscriminator>(
+      std::vector<MultiHeadDiscriminator::Head>{{.out = outputs, .minibatch_kernels = minibatch_kernels}},
+      /*batchnorm=*/false);
+}
+
+Tensor unsupervised_d_loss(const Tensor& s_real, const Tensor& s_fake, double real_target) {
+  return (binary_cross_entropy_with_logits(s_real, full_like(s_real, real_target)) +
+          binary_cross_entropy_with_logits(s_fake, zeros_like(s_fake))) *
+         0.5;
+}
+
+SemiSupervisedGan::SemiSupervisedGan(const Options& o, int64_t z_dim, bool conv_noise)
+    : GanModel(o, z_dim, conv_noise),
+      m(o.integer("batch")),
+      per_class(o.integer("labels-per-class")),
+      subset_seed((uint64_t)o.integer("subset-seed")),
+      labelled(DataSource::labelled(per_class, subset_seed, m, seed + 11, device)) {}
+
+void SemiSupervisedGan::state(Checkpointable& s) {
+  GanModel::state(s);
+  labelled.add_to(s, "labelled");
+}
+
+double SemiSupervisedGan::test_error() {
+  std::vector<nn::Module*> nets = classifier_modules();
+  for (auto* n : nets) n->eval();
+  const double e = test_error_percent([&](const Tensor& x) { return classify(x); }, device);
+  for (auto* n : nets) n->train();
+  return e;
+}
+
+Metrics SemiSupervisedGan::snapshot(Run& run, int64_t step) {
+  Metrics out = GanModel::snapshot(run, step);
+  out.push_back({"test_error", test_error()});
+  return out;
+}
+
+void SemiSupervisedGan::evaluate(Run& run, const train::EvalRequest& request) {
+  if (!request.birthday) {
+    std::printf("run %s: %lld labelled images per class, subset seed %lld\n", run.dir().c_str(), (long long)per_class,
+                (long long)subset_seed);
+    std::printf("%-18s %10.2f %%   (10000 test images)\n", "test error", test_error());
+  }
+  GanModel::evaluate(run, request);
 }
 
 }  // namespace duel::gan

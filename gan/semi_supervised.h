@@ -6,13 +6,21 @@
 // on the full 10,000-image test set. Results are reported over 3 subsets (seeds 0, 1, 2) as
 // mean and spread, next to the baseline: the same classifier network trained on the labelled
 // images alone.
+//
+// The classifier of every row is the same network: the DCGAN discriminator's trunk without
+// batch norm (with biases) and a linear 10-way head (MultiHeadDiscriminator, batchnorm off). A
+// GAN's D sees real and generated batches in separate passes, so batch norm's running
+// statistics would mix the two and the classifier would be tested with statistics of neither.
 #pragma once
 #include <functional>
 
+#include "gan/model.h"
 #include "train/options.h"
 #include "tensor/tensor.h"
 
 namespace duel::gan {
+
+constexpr int64_t kSslClasses = 10;
 
 train::Option labels_per_class_option();  // --labels-per-class: 10 (100 labels) or 100 (1000 labels)
 train::Option subset_seed_option();       // --subset-seed: which labelled subset
@@ -20,5 +28,43 @@ train::Option subset_seed_option();       // --subset-seed: which labelled subse
 // Classification error in percent on the 10,000 test images: `logits_of` maps images
 // [B, 1, 28, 28] on `device` to class logits [B, 10]; called in batches under no-grad.
 double test_error_percent(const std::function<Tensor(const Tensor&)>& logits_of, Device device);
+
+// The options every semi-supervised model declares: --data, --labels-per-class, --subset-seed,
+// --batch (the size of the labelled, the unlabelled and the generated batch of a step).
+train::OptionTable semi_supervised_options();
+
+// The protocol's classifier network, its K-way head (K = 10, or 11 for SGAN's extra class) on
+// the batch-norm-free DCGAN trunk; `minibatch_kernels` > 0 adds minibatch discrimination.
+std::shared_ptr<MultiHeadDiscriminator> ssl_classifier(int64_t outputs = kSslClasses, int64_t minibatch_kernels = 0);
+
+// The unsupervised half of a K-class discriminator's loss (Salimans et al. 2016, equation 5,
+// scaled by 1/2 as in the authors' and Dai et al.'s code): with s = source_logit(...),
+//   1/2 (-E_unlabelled log D(x) - E_z log(1 - D(G(z)))),  D = sigmoid(s),
+// and the real target `real_target` instead of 1 for one-sided label smoothing.
+Tensor unsupervised_d_loss(const Tensor& s_real, const Tensor& s_fake, double real_target = 1.0);
+
+// What every semi-supervised GAN shares: the unlabelled stream (GanModel::data, the whole
+// training set), the labelled subset (`labelled`), the test error logged at every snapshot
+// (`test_error`) and printed first by `duel eval`, and the picture and FCD of GanModel.
+class SemiSupervisedGan : public GanModel {
+ public:
+  void state(Checkpointable& s) override;
+  Metrics snapshot(Run& run, int64_t step) override;
+  void evaluate(Run& run, const train::EvalRequest& request) override;
+  std::vector<std::string> plotted() const override { return {"loss_D", "loss_G", "test_error"}; }
+
+ protected:
+  SemiSupervisedGan(const Options& o, int64_t z_dim, bool conv_noise);
+  // The classifier's logits [N, 10] for images [N, 1, 28, 28] (the test error's argmax).
+  virtual Tensor classify(const Tensor& x) = 0;
+  // Networks in evaluation mode while classifying the test set (D, and C where there is one).
+  virtual std::vector<nn::Module*> classifier_modules() { return {D.get()}; }
+  double test_error();
+
+  int64_t m;  // batch size
+  int64_t per_class;
+  uint64_t subset_seed;
+  DataSource labelled;
+};
 
 }  // namespace duel::gan

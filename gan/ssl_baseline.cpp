@@ -1,6 +1,7 @@
 // The baseline of the semi-supervised protocol (survey section 5.1, gan/semi_supervised.h):
 // the classifier the semi-supervised GANs build their discriminator on -- the DCGAN
-// discriminator's trunk with a 10-way head (gan/nets.h MultiHeadDiscriminator) -- trained on
+// discriminator's trunk without batch norm and a 10-way head (gan/semi_supervised.h
+// ssl_classifier) -- trained on
 // the labelled images alone, by cross-entropy with Adam:
 //
 //   theta <- theta - alpha Adam(grad_theta E_{(x, y) ~ labelled} [-log p_theta(y | x)])
@@ -28,7 +29,7 @@ class SslBaseline : public train::Model {
                                   (uint64_t)o.integer("seed"), Device(o.text("device")))) {
     manual_seed((uint64_t)o.integer("seed"));
     Generator init_gen((uint64_t)o.integer("seed") + 3);
-    net = std::make_shared<MultiHeadDiscriminator>(std::vector<MultiHeadDiscriminator::Head>{{.out = 10}});
+    net = ssl_classifier();
     dcgan_init(*net, init_gen);
     net->to(device);
     opt = std::make_unique<optim::Adam>(net->parameters(),

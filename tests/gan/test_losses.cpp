@@ -162,3 +162,46 @@ TEST_CASE("gan::gradient_penalty: value and parameter gradients match finite dif
   }
   CHECK(checked > 30);
 }
+
+TEST_CASE("semi-supervised losses: source logit, feature matching, conditional entropy (hand-derived)", "[gan][losses]") {
+  auto rows = [](std::vector<double> v, int64_t n) {
+    return from_vector(v, {n, (int64_t)v.size() / n}, TensorOptions(kFloat64));
+  };
+  const double l2 = std::log(2.0), l3 = std::log(3.0);
+  // K classes: D(x) = Z / (Z + 1) with Z = 1 + 3 = 4 -> logit log 4 (sigmoid(log 4) = 4/5)
+  CHECK(gan::source_logit(rows({0, l3}, 1)).item() == Approx(std::log(4.0)));
+  // K + 1 classes: 1 - p(K+1 | x) = (2 + 2) / (2 + 2 + 1) = 4/5: the same logit log 4
+  CHECK(gan::source_logit(rows({l2, l2, 0}, 1), true).item() == Approx(std::log(4.0)));
+  CHECK(gan::source_logit(rows({0, 0, l3}, 1), true).item() == Approx(std::log(2.0 / 3.0)));
+  CHECK_THROWS_WITH(gan::source_logit(rows({1}, 1), true), Catch::Contains("got [1, 1]"));
+  // feature matching: batch means [2, 3] and [1, 1] -> mean([1, 4]) = 2.5; only the fake side learns
+  Tensor fr = rows({1, 2, 3, 4}, 2).requires_grad_(), ff = rows({0, 0, 2, 2}, 2).requires_grad_();
+  Tensor fm = gan::feature_matching_loss(fr, ff);
+  CHECK(fm.item() == Approx(2.5));
+  fm.backward();
+  CHECK_FALSE(fr.grad().defined());
+  // d/dff[i][j] = -2 (mean_r - mean_f)_j / (2 features * 2 samples): -[1, 2] / 2
+  CHECK(ff.grad().to_vector<double>() == std::vector<double>{-0.5, -1.0, -0.5, -1.0});
+  CHECK_THROWS_WITH(gan::feature_matching_loss(rows({1, 2}, 1), rows({1, 2, 3}, 1)), Catch::Contains("[1, 2] and [1, 3]"));
+  // conditional entropy: uniform over 4 -> log 4; p = (1/2, 1/2, 0...) at logits (0, 0, -inf-ish)
+  CHECK(gan::conditional_entropy(rows({0, 0, 0, 0, 7, 7, -60, -60}, 2)).item() == Approx((std::log(4.0) + l2) / 2));
+}
+
+TEST_CASE("historical averaging: the penalty is the distance to the mean of all past parameters", "[gan][losses]") {
+  nn::Linear lin(1, 1, /*bias=*/false);
+  lin.weight.detach().fill_(1.0);
+  gan::HistoricalAverage ha(lin);
+  CHECK(ha.penalty().item() == Approx(0.0));
+  lin.weight.detach().fill_(3.0);  // theta_2 = 3: penalty against avg(1) = 4, then avg(1, 3) = 2
+  CHECK(ha.penalty().item() == Approx(4.0));
+  ha.update();
+  CHECK(ha.penalty().item() == Approx(1.0));
+  lin.weight.detach().fill_(8.0);  // avg(1, 3, 8) = 4
+  ha.update();
+  CHECK(ha.penalty().item() == Approx(16.0));
+  // the gradient reaches the parameters: d/dw (w - 4)^2 = 8
+  ha.penalty().backward();
+  CHECK(lin.weight.grad().item() == Approx(8.0));
+  // the averages and the count are buffers: a checkpoint holds them
+  CHECK(ha.buffers().size() == 2);
+}

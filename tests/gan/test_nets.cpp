@@ -143,3 +143,73 @@ TEST_CASE("semi-supervised protocol: the labelled source draws only its subset, 
   CHECK_THROWS_WITH(gan::test_error_percent([](const Tensor& x) { return zeros({x.size(0), 9}); }, kCPU),
                     Contains("expected logits [500, 10], got [500, 9]"));
 }
+
+TEST_CASE("minibatch discrimination: hand-derived closeness features and their gradient", "[gan][nets]") {
+  gan::MinibatchDiscrimination mbd(2, 1, 2);
+  mbd.T.detach().copy_(from_vector(std::vector<double>{1, 0, 0, 1}, {2, 2}));  // M = f
+  Tensor f = from_vector(std::vector<double>{0, 0, 1, 0, 0, 2}, {3, 2});
+  // L1 distances: |0-1| = 1, |0-2| = 2, |(1,0)-(0,2)| = 3
+  std::vector<double> want = {0, 0, std::exp(-1.0) + std::exp(-2.0), 1, 0, std::exp(-1.0) + std::exp(-3.0),
+                              0, 2, std::exp(-2.0) + std::exp(-3.0)};
+  std::vector<float> got = mbd(f).to_vector<float>();
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));
+  CHECK_THROWS_WITH(mbd(zeros({3, 4})), Catch::Contains("expected features [N, 2], got [3, 4]"));
+  // gradcheck in float64 (inputs chosen away from the kinks of |.|)
+  gan::MinibatchDiscrimination mbd64(3, 2, 2);
+  mbd64.to(kFloat64);
+  Tensor x = from_vector(std::vector<double>{0.3, -1.2, 0.7, 1.1, 0.4, -0.6, -0.9, 0.8, 1.5, 0.2, -0.3, 0.9}, {4, 3},
+                         TensorOptions(kFloat64))
+                 .requires_grad_();
+  // the module's own T is the second input: gradcheck perturbs it in place
+  CHECK(gradcheck([&](const TensorList& in) { return mbd64(in[0]); }, {x, mbd64.T}));
+}
+
+TEST_CASE("virtual batch norm: the reference statistics mixed with the sample's own (hand-computed)", "[gan][nets]") {
+  gan::VirtualBatchNorm2d vbn(2);
+  vbn.to(kFloat64);
+  Tensor ref = from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 1, 2, 2, 4, 4}, {2, 2, 2, 2});
+  Tensor x = from_vector(std::vector<double>{9, 9, 9, 9, -1, 1, -1, 1}, {1, 2, 2, 2});
+  CHECK_THROWS_WITH(vbn(x), Catch::Contains("no reference batch yet"));
+  vbn.set_reference_pass(true);
+  Tensor yr = vbn(ref);
+  vbn.set_reference_pass(false);
+  Tensor y = vbn(x);
+  const auto r = ref.to_vector<double>(), xv = x.to_vector<double>(), yv = y.to_vector<double>(), yrv = yr.to_vector<double>();
+  for (int c = 0; c < 2; ++c) {
+    double s = 0, s2 = 0;  // reference statistics of channel c over N, H, W
+    for (int n = 0; n < 2; ++n)
+      for (int k = 0; k < 4; ++k) {
+        double v = r[n * 8 + c * 4 + k];
+        s += v, s2 += v * v;
+      }
+    const double mu_r = s / 8, sq_r = s2 / 8;
+    for (int n = 0; n < 2; ++n)  // the reference batch: normalised by its own statistics
+      for (int k = 0; k < 4; ++k)
+        CHECK(yrv[n * 8 + c * 4 + k] == Approx((r[n * 8 + c * 4 + k] - mu_r) / std::sqrt(sq_r - mu_r * mu_r + 1e-5)));
+    double xs = 0, xs2 = 0;
+    for (int k = 0; k < 4; ++k) xs += xv[c * 4 + k], xs2 += xv[c * 4 + k] * xv[c * 4 + k];
+    const double mu = (2 * mu_r + xs / 4) / 3, sq = (2 * sq_r + xs2 / 4) / 3;  // R = 2 reference samples and x
+    for (int k = 0; k < 4; ++k) CHECK(yv[c * 4 + k] == Approx((xv[c * 4 + k] - mu) / std::sqrt(sq - mu * mu + 1e-5)));
+  }
+}
+
+TEST_CASE("virtual batch norm: a generated sample does not depend on the rest of its batch", "[gan][nets]") {
+  Generator gen(5);
+  gan::VbnGenerator g(8, 4, gen);
+  g.eval();
+  Tensor z = randn({3, 8, 1, 1}, {}, &gen);
+  Tensor alone = g(z.narrow(0, 0, 1)), together = g(z);
+  CHECK(allclose(alone, together.narrow(0, 0, 1), 1e-5, 1e-6));
+  // batch norm (the DCGAN generator in training mode) does depend on it
+  auto bn = gan::dcgan_generator(8);
+  CHECK_FALSE(allclose((*bn)(z.narrow(0, 0, 2)).narrow(0, 0, 1), (*bn)(z).narrow(0, 0, 1), 1e-3, 1e-4));
+  // the gradient reaches the reference pass (the statistics are part of the graph)
+  g.train();
+  sum(g(z)).backward();
+  for (auto& [name, p] : g.named_parameters()) {
+    INFO(name);
+    CHECK(p.grad().defined());
+  }
+  CHECK(g.buffers().size() == 1);  // the reference noise, saved with the generator
+}
