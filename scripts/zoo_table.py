@@ -5,7 +5,7 @@
     python3 scripts/zoo_table.py            # prints the Markdown table
     python3 scripts/zoo_table.py --update   # rewrites the tables between the markers in docs/results.md
 
-Two tables: the zoo's runs (every record but the comparison's), and the same-budget comparison
+Tables: the zoo's runs (every record but the comparison's), and the same-budget comparison
 (records named cmp-<steps>-<model>-s<seed>, written by scripts/compare.sh) with Lucic et al.'s values.
 Runs of one model and configuration that differ only in --seed are grouped: the table shows
 the mean and, with several seeds, the spread (sample standard deviation) and the seed count.
@@ -22,6 +22,7 @@ RESULTS = os.path.join(ROOT, "docs", "results.md")
 BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- zoo-table: end -->"
 BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -->", "<!-- birthday-table: end -->"
 CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
+SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -166,6 +167,44 @@ def class_table():
     return "\n".join(rows) + "\n" if rows else ""
 
 
+# The semi-supervised protocol (gan/semi_supervised.h): published MNIST errors with 100 labels, as
+# quoted in the issue (Salimans et al.: feature matching; Li et al.; Dai et al.), in %.
+SSL_MODELS = ["ssl-baseline", "sgan", "improved-gan", "triple-gan", "bad-gan"]
+SSL_PUBLISHED = {"improved-gan": 0.93, "triple-gan": 0.91, "bad-gan": 0.795}
+SSL_PROTOCOL = {"model", "labels-per-class", "subset-seed", "seed", "steps", "log-every", "sample-every",
+                "checkpoint-every", "device", "data", "batch"}
+
+
+def ssl_table():
+    """Test error of every semi-supervised run: one row per model and setting, one column per
+    label budget (10 or 100 per class), mean and spread over the labelled subsets."""
+    groups = {}
+    for n in recorded(False):
+        r = record(n)
+        model = r["config"].get("model", "")
+        if model not in SSL_MODELS or "test_error" not in r:
+            continue
+        settings = ", ".join(f"{k} {v}" for k, v in sorted(r["config"].items())
+                             if k not in SSL_PROTOCOL and k in interesting(model) and k != "labels-per-class")
+        steps = r.get("eval_step", r["config"].get("steps", ""))
+        groups.setdefault((model, settings, steps), {}).setdefault(r["config"].get("labels-per-class"), []).append(r)
+    if not groups:
+        return ""
+    rows = ["| model | settings | iterations | test error, 100 labels (%) | test error, 1000 labels (%) | "
+            "FCD, 100 labels | CPU min per run | published MNIST-100 error (%) | runs |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for (model, settings, steps) in sorted(groups, key=lambda k: (SSL_MODELS.index(k[0]), k[1], k[2])):
+        g = groups[(model, settings, steps)]
+        def err(l):
+            return fmt([r["test_error"] for r in g.get(l, [])], 2).replace("seeds", "subsets")
+        every = [r for l in ("10", "100") for r in sorted(g.get(l, []), key=lambda r: r["name"])]
+        rows.append(f"| `{model}` | {settings} | {steps} | {err('10')} | {err('100')} | "
+                    f"{fmt([r.get('fcd') for r in g.get('10', [])]).replace('seeds', 'subsets')} | "
+                    f"{fmt([r.get('cpu_min') for r in every]).replace('seeds', 'runs')} | {SSL_PUBLISHED.get(model, '')} | "
+                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in every) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def birthday_table():
     """Every record with a birthday.txt: p(duplicate) per batch size s and the support estimate."""
     names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "birthday.txt")))
@@ -249,7 +288,11 @@ def interesting(model):
     return {"wgan": {"n-critic", "clip", "lr"}, "ebgan": {"margin", "lambda-pt"}, "began": {"gamma", "lambda-k"},
             "vae": {"z-dim", "hidden"}, "lsgan-qi": {"lambda", "tau", "weight-decay"},
             "wgan-gp": {"lambda", "init", "critic-bn"}, "infogan": {"lambda", "continuous"},
-            "ssl-baseline": {"labels-per-class"}}.get(model, set())
+            "ssl-baseline": {"labels-per-class"}, "sgan": {"labels-per-class"},
+            "improved-gan": {"labels-per-class", "feature-matching", "minibatch-kernels", "historical-averaging",
+                             "label-smoothing", "vbn"},
+            "triple-gan": {"labels-per-class", "alpha", "alpha-p", "pseudo-after"},
+            "bad-gan": {"labels-per-class", "lambda-ent", "lambda-pt"}}.get(model, set())
 
 
 def replace_between(text, begin, end, body):
@@ -263,12 +306,13 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table())
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
     text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
     text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
+    text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")
