@@ -165,3 +165,37 @@ TEST_CASE("reduction: logsumexp with infinite rows", "[reduction]") {
   CHECK(e.sizes() == Shape{3});
   CHECK(e.to_vector<double>() == std::vector<double>(3, -INFINITY));
 }
+
+TEST_CASE("reduction: the outer-reduction path (unit-stride kept dims) equals the strided path bit for bit",
+          "[reduction]") {
+  // b has its kept dim at unit stride (the outer-reduction path); a holds the same values with
+  // the kept dim at stride 2 (the output-by-output path). Sums must agree exactly: each output
+  // adds its elements in the same order on both paths.
+  struct Case {
+    Shape shape;
+    Dims dims;
+    int64_t narrow_dim, narrow_len;  // narrow_dim >= 0: take a prefix, so the reduced dims do not merge
+  };
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (const Case& c : {Case{{64, 6272}, {0}, -1, 0}, Case{{1000, 300}, {0}, -1, 0}, Case{{3, 17}, {0}, -1, 0},
+                          Case{{5, 40, 33}, {0, 1}, -1, 0}, Case{{4, 7, 300}, {0, 1}, 1, 4},
+                          Case{{2, 9, 6, 20}, {0, 1, 2}, 1, 5}}) {
+      INFO("shape " << shape_str(c.shape) << " dtype " << dtype_name(dt));
+      Shape s2 = c.shape;
+      s2.push_back(2);
+      Tensor base = randn(s2, TensorOptions(dt));
+      Tensor a = base.select((int64_t)c.shape.size(), 0);  // kept dim at stride 2
+      Tensor b = a.contiguous();                             // the same values at unit stride
+      if (c.narrow_dim >= 0) {
+        a = a.narrow(c.narrow_dim, 0, c.narrow_len);
+        b = b.narrow(c.narrow_dim, 0, c.narrow_len);
+      }
+      CHECK(sum(b, c.dims).to_vector<double>() == sum(a, c.dims).to_vector<double>());
+      CHECK(amax(b, c.dims).to_vector<double>() == amax(a, c.dims).to_vector<double>());
+      CHECK(amin(b, c.dims).to_vector<double>() == amin(a, c.dims).to_vector<double>());
+      // and both against a float64 reference
+      Tensor ref = sum(b.to(kFloat64), c.dims);
+      CHECK(allclose(sum(b, c.dims).to(kFloat64), ref, dt == kFloat32 ? 1e-5 : 1e-12, 1e-5));
+    }
+  }
+}

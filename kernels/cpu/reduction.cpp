@@ -12,6 +12,8 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
+#include <algorithm>
 
 #include "kernels/cpu/loops.h"
 
@@ -101,6 +103,39 @@ void reduce_typed(const Tensor& in, Tensor& out, const std::vector<bool>& is_red
     for (int64_t r = r0; r < r1; ++r) acc = R::combine(acc, R::run(base + row_offset(r), inner, inner_stride));
     return acc;
   };
+
+  // Outer reduction: the kept dims are one unit-stride run, as in a sum over dim 0 of a
+  // row-major matrix (a bias gradient). Reducing output by output would walk each column with
+  // a large stride; instead every reduced row is streamed once into a block of accumulators
+  // (vectorised across the outputs). Each output still combines its elements in
+  // the same order as the path below (row by row, each row's run first), so results are
+  // bit for bit the same.
+  auto kg = coalesce<1>(kept_sizes, {kept_strides});
+  if (kg.sizes.size() == 1 && kg.strides[0][0] == 1 && n_out >= 16) {
+    // blocks of up to 8192 outputs (64 KiB of double accumulators), one or more per thread, so
+    // that each reduced row is read in long contiguous runs
+    const int64_t nt = n_out * n_red >= kParallelGrain ? omp_get_max_threads() : 1;
+    const int64_t block = std::min<int64_t>(8192, ((n_out + nt - 1) / nt + 15) / 16 * 16);
+    const int64_t blocks = (n_out + block - 1) / block;
+#pragma omp parallel for if (nt > 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t o0 = b * block, n = std::min(block, n_out - o0);
+      std::vector<A> tot(n, R::init()), row(n);
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* p = x + row_offset(r) + o0;
+        std::fill(row.begin(), row.end(), R::init());
+        A* acc = row.data();
+        for (int64_t i = 0; i < inner; ++i) {
+          const T* q = p + i * inner_stride;
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) acc[j] = R::combine(acc[j], A(q[j]));
+        }
+        for (int64_t j = 0; j < n; ++j) tot[j] = R::combine(tot[j], row[j]);
+      }
+      for (int64_t j = 0; j < n; ++j) y[o0 + j] = O(tot[j]);
+    }
+    return;
+  }
 
   const int threads = omp_get_max_threads();
   if (n_out >= 4 * threads || n_out * n_red < kParallelGrain) {
