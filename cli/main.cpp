@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "dist/dist.h"
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
@@ -35,6 +36,8 @@ commands:
   list [--markdown]             the models: name, survey section, paper, summary
   train <model> [options]       train a model; a run resumes from its folder's checkpoint
   train <model> --help          the model's options with the papers' symbols, defaults and ranges
+  mpirun -np N duel train ...   data-parallel on N processes: gradients averaged every step, --batch
+                                per rank, rank 0 writes (docs/distributed.md)
   options [--markdown]          the options of every model
   sample <run-dir> [--n N] [--out FILE]
                                 draw N samples from a trained run into a PNG
@@ -142,11 +145,16 @@ int cmd_train(const std::vector<std::string>& args) {
   o.model = info.name;
   if (given.count("out")) o.out_dir = given["out"];
   o.resume = !given.count("no-resume");
-  o.quiet = given.count("quiet") != 0;
-  for (const char* k : {"out", "no-resume", "quiet"}) given.erase(k);
+  o.quiet = given.count("quiet") != 0 || !dist::is_root();  // one progress bar: rank 0's
+  o.sync_batch_norm = given.count("sync-bn") != 0;
+  for (const char* k : {"out", "no-resume", "quiet", "sync-bn"}) given.erase(k);
   o.extra = given;
   train::Run run(o);
-  if (!o.quiet) std::printf("duel train %s -> %s\n", info.name.c_str(), run.dir().c_str());
+  if (!o.quiet)
+    std::printf("duel train %s -> %s%s\n", info.name.c_str(), run.dir().c_str(),
+                dist::is_distributed()
+                    ? (" (" + std::to_string(dist::world_size()) + " data-parallel ranks)").c_str()
+                    : "");
   train::FitResult r = train::fit(run);
   return r.signal ? 128 + r.signal : 0;
 }
@@ -268,9 +276,7 @@ int cmd_report(const std::vector<std::string>& args) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     std::printf("%s", kUsage);
     return argc < 2 ? 2 : 0;
@@ -287,7 +293,18 @@ int main(int argc, char** argv) {
     if (cmd == "report") return cmd_report(args);
     usage_error("unknown command '" + cmd + "'");
   } catch (const std::exception& e) {
+    // under mpirun the other ranks would wait for this one: stop the whole job
+    if (dist::is_distributed()) dist::abort_job(std::string("error: ") + e.what(), 1);
     std::fprintf(stderr, "duel: error: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dist::init(&argc, &argv);  // under mpirun: MPI, rank and world size (dist/dist.h)
+  const int rc = run_command(argc, argv);
+  dist::finalize();
+  return rc;
 }

@@ -1,8 +1,10 @@
 #include "gan/data.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "data/image.h"
+#include "dist/dist.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/shape_ops.h"
 
@@ -19,7 +21,14 @@ const std::vector<std::string>& toy_data_names() {
 }
 
 DataSource::DataSource(const std::string& name, int64_t batch_size, uint64_t seed, Device device)
-    : name_(name), batch_(batch_size), seed_(seed), device_(device), gen_(seed * 7919 + 17), position_("0:0") {
+    : name_(name),
+      batch_(batch_size),
+      seed_(seed),
+      device_(device),
+      gen_(seed * 7919 + 17),
+      position_("0:0"),
+      ranks_(dist::world_size()),
+      rank_(dist::rank()) {
   DUEL_CHECK(batch_size >= 1, "data: the batch size must be at least 1, got ", batch_size);
   if (name != "fashion-mnist") toy_ = ToyDistribution::from_name(name);  // throws listing the valid names
 }
@@ -36,26 +45,50 @@ void DataSource::open() {
   if (toy_ || loader_) return;
   ImageDataset ds = load_fashion_mnist("train");
   if (per_class_ > 0) ds = labelled_subset(ds, per_class_, subset_seed_);
-  DUEL_CHECK(ds.size() >= batch_, "data: --batch ", batch_, " is larger than the data set (", ds.size(),
+  const int64_t global = batch_ * ranks_;
+  DUEL_CHECK(ds.size() >= global, "data: --batch ", batch_, ranks_ > 1 ? " times " + std::to_string(ranks_) + " ranks" : "",
+             " is larger than the data set (", ds.size(),
              per_class_ > 0 ? " labelled images" : " images in " + fashion_mnist_dir(), "); use a batch of at most ",
-             ds.size());
+             ds.size() / ranks_);
   DataLoaderOptions o;
-  o.batch_size = batch_;
+  o.batch_size = global;
   o.seed = seed_;
   o.drop_last = true;
   o.device = device_;
   loader_ = std::make_unique<DataLoader>(ds.images, ds.labels, o);
-  loader_->set_position(LoaderPosition::parse(position_));
+  // position_ counts per-rank batches (`batch_` images each), the same with any number of ranks:
+  // a run resumed on another number of ranks continues at the first global batch not begun
+  LoaderPosition p = LoaderPosition::parse(position_);
+  if (ranks_ > 1) {
+    const int64_t b = (p.batch + ranks_ - 1) / ranks_;
+    if (b * ranks_ != p.batch && rank_ == 0)
+      std::printf("data: resumed on %d ranks at %lld images into epoch %lld, not a whole global batch of %lld: "
+                  "skipping %lld images\n",
+                  ranks_, (long long)(p.batch * batch_), (long long)p.epoch, (long long)global,
+                  (long long)((b * ranks_ - p.batch) * batch_));
+    p.batch = std::min(b, loader_->batches_per_epoch());
+  }
+  loader_->set_position(p);
 }
 
+Tensor DataSource::shard(const Tensor& global) const {
+  if (ranks_ == 1 || !global.defined()) return global;
+  return global.narrow(0, rank_ * batch_, batch_).contiguous();
+}
+
+// With several ranks every rank draws the whole global batch (the same on all) and keeps its
+// own `batch_` rows, so the ranks together see exactly what one process with the global batch
+// would see.
 LabelledBatch DataSource::next_labelled() {
-  if (toy_) return {toy_->sample(batch_, gen_).to(device_), Tensor()};
+  if (toy_) return {shard(toy_->sample(batch_ * ranks_, gen_)).to(device_), Tensor()};
   open();
   auto b = loader_->next();
   if (!b) b = loader_->next();  // end of epoch: the next call starts the next epoch
-  DUEL_CHECK(b.has_value(), "data: no batch of ", batch_, " from ", name_);
-  position_ = loader_->position().str();
-  return {b->inputs, b->labels};
+  DUEL_CHECK(b.has_value(), "data: no batch of ", batch_ * ranks_, " from ", name_);
+  LoaderPosition p = loader_->position();
+  p.batch *= ranks_;
+  position_ = p.str();
+  return {shard(b->inputs), shard(b->labels)};
 }
 
 void DataSource::add_to(train::Checkpointable& s, const std::string& name) {
@@ -96,6 +129,12 @@ ImageDataset labelled_subset(const ImageDataset& data, int64_t per_class, uint64
 Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape) {
   Shape s = image_shape ? Shape{n, dim, 1, 1} : Shape{n, dim};
   return randn(s, TensorOptions(kFloat32, device), &gen);
+}
+
+Tensor sample_noise_shard(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape) {
+  const int ranks = dist::world_size();
+  if (ranks == 1) return sample_noise(n, dim, gen, device, image_shape);
+  return sample_noise(n * ranks, dim, gen, device, image_shape).narrow(0, dist::rank() * n, n).contiguous();
 }
 
 void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step, const Tensor& field,

@@ -27,6 +27,11 @@ struct LabelledBatch {
 // Real samples, batch by batch. The data set is read on first use, so a model built only to
 // sample or evaluate never reads it. Its position (epoch, batch) and the toy sampler's random
 // stream are part of a checkpoint (add_to).
+//
+// Data-parallel (dist/dist.h): with N ranks the batch size is per rank; every rank draws the
+// global batch of N * batch_size samples and returns its own shard of it (rank r: rows
+// r * batch_size ...), so N ranks see what one process with the global batch would. The saved
+// position counts per-rank batches, so a run resumes on any number of ranks.
 class DataSource {
  public:
   DataSource(const std::string& name, int64_t batch_size, uint64_t seed, Device device);
@@ -47,6 +52,7 @@ class DataSource {
 
  private:
   void open();
+  Tensor shard(const Tensor& global) const;  // this rank's rows of a global batch
   std::string name_;
   int64_t batch_;
   uint64_t seed_;
@@ -57,6 +63,7 @@ class DataSource {
   std::string position_;  // "epoch:batch", kept current for checkpoints
   int64_t per_class_ = 0;  // > 0: the labelled subset only
   uint64_t subset_seed_ = 0;
+  int ranks_ = 1, rank_ = 0;  // data-parallel: the world size and this process's rank
 };
 
 // `per_class` images of each class of `data`, chosen by a Philox permutation seeded with
@@ -65,6 +72,9 @@ ImageDataset labelled_subset(const ImageDataset& data, int64_t per_class, uint64
 
 // z ~ N(0, I), [n, dim] (or [n, dim, 1, 1] when `image_shape` is set).
 Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape = false);
+// The same for a training batch of n per rank: with N data-parallel ranks, this rank's n rows of
+// the N * n drawn (every rank draws them all from the same stream); sample_noise in one process.
+Tensor sample_noise_shard(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape = false);
 
 // Writes the picture for `samples` at `step` (samples_<step>.png and samples_latest.png): an
 // image grid of `columns` per row, or for toy data a scatter of real and generated points over

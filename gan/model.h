@@ -36,7 +36,8 @@ class GanModel : public train::Model {
   GanModel(const Options& o, int64_t z_dim, bool conv_noise);
   // Adam over a module's parameters (the optimizer of most GANs).
   static std::unique_ptr<optim::Optimizer> adam(nn::Module& m, double lr, double beta1, double beta2 = 0.999);
-  Tensor noise_batch(int64_t n) { return sample_noise(n, z_dim, noise, device, conv_noise); }
+  // A training batch's noise: under mpirun this rank's shard of the global batch's (gan/data.h).
+  Tensor noise_batch(int64_t n) { return sample_noise_shard(n, z_dim, noise, device, conv_noise); }
   // G's input for n samples from `gen` on `dev`, as snapshots, FCD, `duel sample` and `duel
   // eval` draw it: z ~ N(0, I) by default; models with codes append them (AC-GAN: the class,
   // InfoGAN: its categorical and continuous codes), in an order that suits the picture.

@@ -6,6 +6,7 @@
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/nn_ops.h"
 #include "tensor/ops/reduction.h"
+#include "tensor/ops/shape_ops.h"
 
 namespace duel::nn {
 namespace {
@@ -15,7 +16,16 @@ std::string fmt(double v) {
   return os.str();
 }
 std::string tf(bool b) { return b ? "True" : "False"; }
+
+std::function<Tensor(const Tensor&)>& batch_norm_sync() {
+  static std::function<Tensor(const Tensor&)> sync;
+  return sync;
+}
 }  // namespace
+
+void set_batch_norm_sync(std::function<Tensor(const Tensor&)> all_reduce_sum) {
+  batch_norm_sync() = std::move(all_reduce_sum);
+}
 
 // ---------------------------------------------------------------- BatchNorm
 
@@ -57,9 +67,37 @@ Tensor BatchNorm::forward(const Tensor& x) {
     NoGradGuard ng;
     num_batches_tracked.add_(1.0);
   }
+  if (training_ && batch_norm_sync()) return synchronised_forward(x);
   // training: batch statistics (running ones updated when tracked); eval: running statistics,
   // or batch statistics when none are tracked (running_mean/var are then undefined)
   return batch_norm(x, weight, bias, running_mean, running_var, training_ || !track_running_stats, momentum, eps);
+}
+
+// Batch statistics over every process (set_batch_norm_sync), with differentiable ops: the sums
+// go through the sync function, whose backward sums the gradients over the processes. Two
+// passes (the mean, then the centred squares) as the fused kernel does, not E[x^2] - E[x]^2.
+Tensor BatchNorm::synchronised_forward(const Tensor& x) {
+  const auto& sync = batch_norm_sync();
+  Dims reduce = {0};
+  for (int64_t d = 2; d < x.dim(); ++d) reduce.push_back(d);
+  Shape cs(x.dim(), 1);
+  cs[1] = num_features;
+  const double local_count = (double)(x.numel() / num_features);
+  Tensor sums = sync(cat({sum(x, reduce), full({1}, local_count, TensorOptions(x.dtype(), x.device()))}, 0));
+  const double n = sums.narrow(0, num_features, 1).item();
+  DUEL_CHECK(n > 1, type_name(), ": expected more than 1 value per channel over all processes when training, got input shape ",
+             shape_str(x.sizes()));
+  Tensor mu = sums.narrow(0, 0, num_features) / n;
+  Tensor xc = x - mu.reshape(cs);
+  Tensor var = sync(sum(xc * xc, reduce)) / n;  // biased, for normalising
+  Tensor y = xc * rsqrt(var + eps).reshape(cs);
+  if (affine) y = y * weight.reshape(cs) + bias.reshape(cs);
+  if (track_running_stats) {
+    NoGradGuard ng;
+    running_mean.mul_(1.0 - momentum).add_(mu.detach(), momentum);
+    running_var.mul_(1.0 - momentum).add_(var.detach() * (n / (n - 1)), momentum);
+  }
+  return y;
 }
 
 std::string BatchNorm::extra_repr() const {

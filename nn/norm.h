@@ -1,6 +1,8 @@
 // Normalisation layers: BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm.
 // State-dict keys as PyTorch: weight, bias, running_mean, running_var, num_batches_tracked.
 #pragma once
+#include <functional>
+
 #include "nn/module.h"
 
 namespace duel::nn {
@@ -28,7 +30,16 @@ class BatchNorm : public Module {
 
  protected:
   virtual void check_input(const Tensor& /*x*/) const {}
+  Tensor synchronised_forward(const Tensor& x);
 };
+
+// Synchronised batch norm for data-parallel training (dist/dist.h, --sync-bn): when set, every
+// BatchNorm in training mode takes its batch statistics (mean, biased variance for normalising,
+// unbiased for the running variance) over the samples of all processes. `all_reduce_sum` sums
+// a tensor over the processes and is differentiable (dist::all_reduce_sum), so the gradients
+// flow through the shared statistics as in one process with the whole batch. Unset (the
+// default): each process normalises with its own batch, as DDP does.
+void set_batch_norm_sync(std::function<Tensor(const Tensor&)> all_reduce_sum);
 
 // Input [N, C] or [N, C, L].
 class BatchNorm1d : public BatchNorm {

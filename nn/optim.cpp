@@ -41,6 +41,29 @@ void Optimizer::add_param_group(ParamGroup group) {
   groups_.push_back(std::move(group));
 }
 
+namespace {
+GradientSync& gradient_sync() {
+  static GradientSync sync;
+  return sync;
+}
+}  // namespace
+
+void set_gradient_sync(GradientSync sync) { gradient_sync() = std::move(sync); }
+
+void Optimizer::sync_gradients() {
+  if (gradient_sync()) {
+    std::vector<Tensor> params;
+    for (auto& g : groups_) params.insert(params.end(), g.params.begin(), g.params.end());
+    gradient_sync()(params);
+  }
+  gradients_synced_ = true;
+}
+
+void Optimizer::sync_gradients_before_step() {
+  if (!gradients_synced_) sync_gradients();
+  gradients_synced_ = false;
+}
+
 void Optimizer::zero_grad(bool set_to_none) {
   NoGradGuard ng;
   for (auto& g : groups_)
@@ -192,6 +215,7 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& o) : Optimizer(std::m
 }
 
 void SGD::step() {
+  sync_gradients_before_step();
   NoGradGuard ng;
   const double mom = options.momentum, damp = options.dampening, wd = options.weight_decay;
   const bool nesterov = options.nesterov;
@@ -251,6 +275,7 @@ Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& o, bool decoupled,
 }
 
 void Adam::step() {
+  sync_gradients_before_step();
   NoGradGuard ng;
   const double b1 = options.betas.first, b2 = options.betas.second, eps = options.eps, wd = options.weight_decay;
   const bool amsgrad = options.amsgrad, decoupled = decoupled_weight_decay_;
@@ -336,6 +361,7 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& o)
 }
 
 void RMSprop::step() {
+  sync_gradients_before_step();
   NoGradGuard ng;
   const double alpha = options.alpha, eps = options.eps, wd = options.weight_decay, mom = options.momentum;
   const bool centered = options.centered, inside = options.eps_inside_sqrt;

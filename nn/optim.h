@@ -18,6 +18,7 @@
 // or fused = false) the same formulas run as in-place tensor ops. Both follow
 // PyTorch's order of floating-point operations.
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +67,11 @@ class Optimizer {
   // Steps taken so far by parameter i of group g (0 before its first update).
   int64_t step_count(size_t group, size_t index) const;
 
+  // Data-parallel training: runs the gradient-sync hook (set_gradient_sync) on every parameter
+  // now, e.g. before clipping the gradients' norm; step() then does not sync again. Without a
+  // hook (one process) it does nothing.
+  void sync_gradients();
+
  protected:
   Optimizer(std::vector<ParamGroup> groups, double default_lr, std::string name);
 
@@ -81,11 +87,22 @@ class Optimizer {
   // Whether a fused kernel (kernels/cpu/optim.h, kernels/cuda/optim.cu) can update p in place.
   static bool fusable(const Tensor& p);
 
+  // Called first by every step(): sync_gradients() unless it already ran since the last step.
+  void sync_gradients_before_step();
+
   std::string name_;
   double default_lr_;
+  bool gradients_synced_ = false;
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<ParamState>> state_;
 };
+
+// Data-parallel training (dist/dist.h): a function every optimizer step calls first with the
+// parameters of all its groups, to average their gradients over the processes. dist::init
+// installs it when the program runs as several MPI processes; unset (the default), steps are
+// exactly as in one process. Pass an empty function to remove it.
+using GradientSync = std::function<void(const std::vector<Tensor>& params)>;
+void set_gradient_sync(GradientSync sync);
 
 // ---------------------------------------------------------------- SGD
 

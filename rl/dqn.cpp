@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "autograd/node.h"
+#include "dist/dist.h"
 #include "tensor/ops/loss.h"
 #include "tensor/ops/reduction.h"
 #include "tensor/ops/shape_ops.h"
@@ -286,6 +287,9 @@ UpdateStats DQNAgent::update(const ReplayBatch& b) {
   optimizer->zero_grad();
   loss.backward();
   UpdateStats s;
+  // data-parallel learners (docs/distributed.md): clip the gradient averaged over the ranks, as
+  // one process with the whole batch would; without MPI this does nothing
+  optimizer->sync_gradients();
   if (config.clip_grad > 0) s.grad_norm = nn::clip_grad_norm_(online->parameters(), config.clip_grad);
   optimizer->step();
   ++num_updates;
@@ -390,12 +394,20 @@ EvalResult evaluate_q_network(QNetwork& net, const std::string& env_name, int64_
 
 // ------------------------------------------------------------------ trainer
 
+// Data-parallel learners (docs/distributed.md): every rank acts in its own environment, with
+// its own exploration and replay streams. Rank 0 keeps the run's seed (one process is exactly
+// as without MPI); rank r > 0 acts from a seed derived from (seed, r). The network's seed is
+// the run's everywhere (and rank 0's weights are broadcast anyway).
+static uint64_t actor_seed(uint64_t seed) {
+  return dist::rank() == 0 ? seed : derive_seed(seed, 8, (uint64_t)dist::rank());
+}
+
 DQNTrainer::DQNTrainer(const DQNConfig& c, uint64_t seed_)
     : config(c),
       seed(seed_),
       env(make_env(c.env)),
-      act_gen(derive_seed(seed_, 1, 0)),
-      replay_gen(derive_seed(seed_, 2, 0)) {
+      act_gen(derive_seed(actor_seed(seed_), 1, 0)),
+      replay_gen(derive_seed(actor_seed(seed_), 2, 0)) {
   Shape shape = env->obs_shape().to_vector();
   uint8_obs_ = env->obs_dtype() == ObsDType::kUInt8;
   DUEL_CHECK(uint8_obs_ || config.storage == ObsStorage::kFloat32, "dqn: ", config.env,
@@ -426,7 +438,7 @@ void DQNTrainer::start_episode() {
   // Episode k (counted from 0 over the whole run) starts from env seed derive_seed(seed, 3, k),
   // so an episode is a function of (seed, k, actions): a resumed run rebuilds the current
   // episode by replaying its actions.
-  env->reset(derive_seed(seed, 3, (uint64_t)episodes_));
+  env->reset(derive_seed(actor_seed(seed), 3, (uint64_t)episodes_));
   ep_actions_.clear();
   ep_return_ = 0;
   observe_current();
@@ -588,6 +600,16 @@ void DQNTrainer::add_to(train::Checkpointable& s) {
 void DQNTrainer::after_load() {
   DUEL_CHECK(best_frame_ < 0 || !best_.empty(), "dqn: the checkpoint has a best frame (", best_frame_,
              ") but no best network");
+  if (dist::rank() > 0) {
+    // A data-parallel rank other than 0 loaded rank 0's actor state (the checkpoint is rank
+    // 0's): it keeps the replay as a warm start and continues with its own streams from a fresh
+    // episode in its own environment.
+    act_gen = Generator(derive_seed(actor_seed(seed), 1, (uint64_t)frame_));
+    replay_gen = Generator(derive_seed(actor_seed(seed), 2, (uint64_t)frame_));
+    start_episode();
+    episode_ended_ = false;
+    return;
+  }
   // Rebuild the current episode: same env seed, same actions (sticky-action draws included).
   const double ret = ep_return_;
   std::vector<int64_t> acts = ep_actions_;

@@ -1,9 +1,12 @@
 #include "train/fit.h"
 
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <cstdio>
 
+#include "dist/dist.h"
+#include "nn/norm.h"
 #include "train/progress.h"
 
 namespace duel::train {
@@ -45,6 +48,57 @@ std::string describe_values(const Metrics& v) {
   return s;
 }
 
+// ---- data-parallel runs (dist/dist.h, docs/distributed.md) ----
+
+// Rank 0's modules and optimizer states, copied to every rank. The names and shapes are
+// compared first: ranks that built different models (other options) stop with an error.
+void broadcast_state(const Checkpointable& s) {
+  std::string layout;
+  std::vector<Tensor> tensors;
+  auto describe = [&](const std::string& key, const Tensor& t) {
+    layout += key + " " + shape_str(t.sizes()) + " " + dtype_name(t.dtype()) + "\n";
+    tensors.push_back(t);
+  };
+  std::vector<nn::StateDict> optimizer_states;
+  for (auto& [name, m] : s.modules)
+    for (auto& [k, t] : m->state_dict()) describe(name + "." + k, t);
+  for (auto& [name, o] : s.optimizers) {
+    optimizer_states.push_back(o->state_dict());
+    for (auto& [k, t] : optimizer_states.back()) describe(name + "." + k, t);
+  }
+  std::string root_layout = layout;
+  dist::broadcast(root_layout);
+  DUEL_CHECK(root_layout == layout, "data-parallel run: rank ", dist::rank(),
+             " built a model whose state differs from rank 0's (every rank must run the same command and read "
+             "the same checkpoint); rank 0 has:\n",
+             root_layout, "rank ", dist::rank(), " has:\n", layout);
+  for (Tensor& t : tensors) dist::broadcast_(t);
+  // optimizer states: their state_dict holds copies of the step counters and learning rates
+  for (size_t i = 0; i < s.optimizers.size(); ++i) s.optimizers[i].second->load_state_dict(optimizer_states[i]);
+}
+
+// The model's values averaged over the ranks, under rank 0's names (a value another rank
+// lacks, e.g. a return before its first episode ended, is averaged over the ranks that have it).
+Metrics average_over_ranks(const Metrics& local) {
+  std::string names;
+  for (auto& [k, v] : local) names += k + "\n";
+  dist::broadcast(names);
+  std::vector<std::string> keys;
+  for (size_t at = 0, nl; (nl = names.find('\n', at)) != std::string::npos; at = nl + 1)
+    keys.push_back(names.substr(at, nl - at));
+  std::vector<double> sums(2 * keys.size(), 0.0);
+  for (size_t i = 0; i < keys.size(); ++i)
+    for (auto& [k, v] : local)
+      if (k == keys[i]) {
+        sums[2 * i] = v;
+        sums[2 * i + 1] = 1;
+      }
+  sums = dist::all_reduce_sum(sums);
+  Metrics out;
+  for (size_t i = 0; i < keys.size(); ++i) out.push_back({keys[i], sums[2 * i] / std::max(1.0, sums[2 * i + 1])});
+  return out;
+}
+
 }  // namespace
 
 Options resolve_run_options(const ModelInfo& info, RunOptions& ro, const std::map<std::string, std::string>& stored,
@@ -84,7 +138,16 @@ FitResult fit(Run& run) { return fit(run, find_model(run.options().model)); }
 FitResult fit(Run& run, const ModelInfo& info) {
   RunOptions& ro = run.mutable_options();
   DUEL_CHECK(ro.model == info.name, "fit: the run is of model '", ro.model, "', the model given is '", info.name, "'");
+  // Data-parallel (mpirun): every rank trains, rank 0 alone writes; the ranks agree on resuming.
+  const bool distributed = dist::is_distributed(), writer = dist::is_root();
   const bool resuming = ro.resume && run.has_checkpoint();
+  if (distributed) {
+    std::vector<double> r = dist::all_reduce_sum({resuming ? 1.0 : 0.0});
+    DUEL_CHECK(r[0] == 0 || r[0] == dist::world_size(), "data-parallel run: rank ", dist::rank(),
+               resuming ? " sees " : " does not see ", run.path("checkpoint.duel"), " but ",
+               resuming ? dist::world_size() - (int)r[0] : (int)r[0], " other rank(s) ", resuming ? "do not" : "do",
+               "; the run folder must be on a file system every rank sees");
+  }
   std::map<std::string, std::string> stored;
   if (resuming) {
     auto meta = read_checkpoint_meta(run.path("checkpoint.duel"));
@@ -111,16 +174,31 @@ FitResult fit(Run& run, const ModelInfo& info) {
   auto cpu_seconds = [&] { return cpu_before + double(std::clock() - cpu_start) / CLOCKS_PER_SEC; };
   DUEL_CHECK(start <= ro.steps || !resuming, info.name, ": the run in '", ro.out_dir, "' is at ", info.defaults.step_name,
              " ", start, ", past --steps ", ro.steps, "; give a larger --steps to train further");
-  run.open_for_training(options.serialize(), start);
+  if (writer)
+    run.open_for_training(options.serialize(), start);
+  else
+    run.install_signal_handlers();
+  // The hooks through which optimizer steps (and, with --sync-bn, batch norms) reach the other
+  // ranks: on while training, off around what rank 0 does alone (snapshots) and after the loop.
+  auto ranks_in_step = [&](bool on) {
+    optim::set_gradient_sync(on ? optim::GradientSync(dist::all_reduce_gradients) : nullptr);
+    nn::set_batch_norm_sync(on && ro.sync_batch_norm ? [](const Tensor& x) { return dist::all_reduce_sum(x); }
+                                                     : std::function<Tensor(const Tensor&)>());
+  };
+  if (distributed) {
+    broadcast_state(state);
+    ranks_in_step(true);
+  }
   if (resuming) {
     model->resumed(run, start);
     if (!ro.quiet) std::printf("resumed %s from %s %lld\n", run.dir().c_str(), info.defaults.step_name.c_str(), (long long)start);
   }
 
   std::unique_ptr<ProgressBar> bar;
-  if (!ro.quiet) bar = std::make_unique<ProgressBar>(info.name, ro.steps, start);
+  if (!ro.quiet && writer) bar = std::make_unique<ProgressBar>(info.name, ro.steps, start);
   int64_t last_checkpoint = resuming ? start : -1;
   auto checkpoint = [&](int64_t at) {
+    if (!writer) return;
     std::string bad = first_non_finite(state);
     DUEL_CHECK(bad.empty(), info.name, ": training diverged: ", bad, " is not finite at ", info.defaults.step_name, " ",
                at, "; the last good checkpoint",
@@ -131,24 +209,34 @@ FitResult fit(Run& run, const ModelInfo& info) {
   };
 
   int64_t step = start;
+  double step_seconds = 0;  // in model->step() alone (data-parallel summary)
+  const int64_t bytes_start = dist::bytes_all_reduced();
+  const int64_t collectives_start = dist::collectives();
   for (; step < ro.steps; ++step) {
-    if (Run::should_stop(step)) break;
+    bool stop = Run::should_stop(step);
+    if (distributed) stop = dist::all_reduce_sum({stop ? 1.0 : 0.0})[0] > 0;  // all ranks stop at one step
+    if (stop) break;
+    const auto step_start = std::chrono::steady_clock::now();
     model->step(step);
+    step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     const int64_t done = step + 1;
     Metrics e = model->events();
-    if (!e.empty()) run.log_metrics(done, e);
+    if (!e.empty() && writer) run.log_metrics(done, e);
     if (done % ro.log_every == 0 || done == ro.steps) {
       Metrics v = model->values();
+      if (distributed) v = average_over_ranks(v);
       for (auto& [k, x] : v)
         DUEL_CHECK(std::isfinite(x), info.name, ": training diverged: ", k, " = ", x, " at ", info.defaults.step_name,
                    " ", done, " (", describe_values(v), "); the last good checkpoint",
                    last_checkpoint >= 0 ? " (" + std::to_string(last_checkpoint) + ")" : std::string(" (none)"),
                    " is kept in ", run.path("checkpoint.duel"), "; try a lower learning rate");
-      run.log_metrics(done, v);
+      if (writer) run.log_metrics(done, v);
       if (bar) bar->update(done, v);
     }
-    if (done % ro.sample_every == 0 || done == ro.steps) {
+    if (writer && (done % ro.sample_every == 0 || done == ro.steps)) {
+      if (distributed) ranks_in_step(false);  // rank 0 alone: nothing in here may wait for the others
       Metrics m = model->snapshot(run, done);
+      if (distributed) ranks_in_step(true);
       if (!m.empty()) {
         run.log_metrics(done, m);
         if (bar) bar->print_line(info.defaults.step_name + " " + std::to_string(done) + ": " + describe_values(m));
@@ -158,8 +246,21 @@ FitResult fit(Run& run, const ModelInfo& info) {
   }
   if (last_checkpoint != step) checkpoint(step);
   if (bar) bar->finish();
-  if (step >= ro.steps) run.log_metrics(step, {{"cpu_seconds", cpu_seconds()}});
+  if (dist::using_mpi() && writer && !ro.quiet && step > start) {
+    const double steps_run = double(step - start);
+    std::printf("data-parallel: %d ranks, %.4f MB of gradients all-reduced per %s in %.2f collectives, %.2f ms per "
+                "%s on rank 0 (training steps only)\n",
+                dist::world_size(), double(dist::bytes_all_reduced() - bytes_start) / steps_run / 1e6,
+                info.defaults.step_name.c_str(), double(dist::collectives() - collectives_start) / steps_run,
+                1e3 * step_seconds / steps_run, info.defaults.step_name.c_str());
+  }
   const bool completed = step >= ro.steps;
+  if (distributed) {
+    ranks_in_step(false);
+    optim::set_gradient_sync(dist::all_reduce_gradients);  // as dist::init left it, for the program's own steps
+  }
+  if (!writer) return {step, completed, Run::interrupt_signal()};
+  if (step >= ro.steps) run.log_metrics(step, {{"cpu_seconds", cpu_seconds()}});
   if (!model->plotted().empty()) run.plot_metrics(model->plotted());
   model->finish(run, completed);
   if (!completed && !ro.quiet)

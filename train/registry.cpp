@@ -30,6 +30,8 @@ ModelInfo with_common_options(ModelInfo info) {
             .resumable());
   t.add(Option::flag("no-resume", "start afresh even if the run folder has a checkpoint").not_stored());
   t.add(Option::flag("quiet", "no progress bar or summary").not_stored());
+  t.add(Option::flag("sync-bn", "under mpirun: batch norm statistics over the whole global batch, not per rank")
+            .not_stored());
   for (auto& o : info.options.options()) t.add(o);
   for (auto& p : info.presets) t.add_preset(p);
   info.options = std::move(t);

@@ -87,6 +87,10 @@ void Run::open_for_training(const std::string& config, int64_t resumed_step) {
   metrics_.open(path("metrics.jsonl"), std::ios::app);
   DUEL_CHECK(metrics_.good(), "run: cannot write ", path("metrics.jsonl"));
 
+  install_signal_handlers();
+}
+
+void Run::install_signal_handlers() {
   g_signal = 0;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

@@ -46,6 +46,7 @@ struct RunOptions {
   int64_t checkpoint_every = 0;          // 0 = the model's default
   bool resume = true;                    // continue from out_dir/checkpoint.duel if present
   bool quiet = false;
+  bool sync_batch_norm = false;          // data-parallel runs: batch norm over all ranks (--sync-bn)
   std::map<std::string, std::string> extra;  // model-specific --key value options (raw text)
 };
 
@@ -104,6 +105,9 @@ class Run {
   // repeats those steps) or starting it afresh when resumed_step is 0. Installs the
   // SIGINT/SIGTERM handlers.
   void open_for_training(const std::string& config_text, int64_t resumed_step);
+  // Only the SIGINT/SIGTERM handlers (the ranks other than 0 of a data-parallel run, which
+  // write nothing).
+  void install_signal_handlers();
 
   // Saves the state, `step`, the options and extra metadata atomically.
   void save_checkpoint(const Checkpointable& state, int64_t step, std::map<std::string, std::string> meta = {});

@@ -1,0 +1,365 @@
+// Data-parallel training (dist/dist.h, docs/distributed.md).
+//
+// In one process: the hooks the dist layer plugs into (the optimizers' gradient sync, the
+// synchronised batch norm) against the single-process results. Under mpirun (built with MPI;
+// skipped otherwise): 2 ranks with batch 32 end with the parameters of 1 process with batch 64,
+// with synchronised batch norm too; a checkpoint of 2 ranks resumes on 1 and on 2; a rank that
+// is killed or hangs makes the job exit instead of waiting forever.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "data/idx.h"
+#include "dist/dist.h"
+#include "duel.h"
+#include "nn/norm.h"
+#include "nn/optim.h"
+#include "tensor/serialize.h"
+#include "tests/skip.h"
+#include "tests/train/run_cli.h"
+
+using namespace duel;
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- one process
+
+TEST_CASE("dist: one process without mpirun is a world of one and every collective is the identity", "[dist]") {
+  CHECK(dist::world_size() == 1);
+  CHECK(dist::rank() == 0);
+  CHECK(dist::is_root());
+  Tensor t = from_vector(std::vector<double>{1, 2, 3}, {3});
+  dist::all_reduce_sum_(t);
+  dist::broadcast_(t);
+  CHECK(t.to_vector<double>() == std::vector<double>{1, 2, 3});
+  CHECK(dist::all_reduce_sum(std::vector<double>{4, 5}) == std::vector<double>{4, 5});
+  std::string s = "abc";
+  dist::broadcast(s);
+  CHECK(s == "abc");
+  dist::barrier();
+}
+
+TEST_CASE("dist: every optimizer step runs the gradient-sync hook once, before the update", "[dist]") {
+  for (const std::string which : {"sgd", "adam", "rmsprop"}) {
+    Tensor p = from_vector(std::vector<double>{1.0, -2.0}, {2}).requires_grad_();
+    std::unique_ptr<optim::Optimizer> opt;
+    if (which == "sgd") opt = std::make_unique<optim::SGD>(std::vector<Tensor>{p}, optim::SGDOptions{.lr = 0.5});
+    if (which == "adam") opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p}, optim::AdamOptions{.lr = 0.5});
+    if (which == "rmsprop")
+      opt = std::make_unique<optim::RMSprop>(std::vector<Tensor>{p}, optim::RMSpropOptions{.lr = 0.5});
+    int calls = 0;
+    // a stand-in for the all-reduce: replaces each gradient by another value
+    optim::set_gradient_sync([&](const std::vector<Tensor>& params) {
+      ++calls;
+      for (const Tensor& q : params) q.set_grad(full_like(q, 3.0));
+    });
+    (p * p).sum().backward();
+    opt->step();
+    CHECK(calls == 1);
+    // the update used the synced gradient (3, 3), not 2p = (2, -4): both coordinates moved down
+    std::vector<double> v = p.to_vector<double>();
+    CHECK(v[0] < 1.0);
+    CHECK(v[1] < -2.0);
+    // sync_gradients() before step(): the hook runs once, not twice
+    opt->zero_grad();
+    (p * p).sum().backward();
+    opt->sync_gradients();
+    opt->step();
+    CHECK(calls == 2);
+    optim::set_gradient_sync(nullptr);
+    opt->zero_grad();
+    (p * p).sum().backward();
+    opt->step();
+    CHECK(calls == 2);
+  }
+}
+
+TEST_CASE("dist: synchronised batch norm over one process equals batch norm, forward and backward", "[dist]") {
+  Generator gen(7);
+  for (bool four_d : {false, true}) {
+    Tensor x = (four_d ? randn({6, 3, 4, 5}, TensorOptions(kFloat64), &gen) : randn({8, 3}, TensorOptions(kFloat64), &gen)) * 2.0 + 1.0;
+    Tensor w = randn({3}, TensorOptions(kFloat64), &gen);
+    auto run = [&](bool synced, Tensor& out, Tensor& gx, Tensor& gw, Tensor& rm, Tensor& rv) {
+      nn::BatchNorm bn(3);
+      bn.to(kFloat64);
+      if (synced) nn::set_batch_norm_sync([](const Tensor& t) { return t * 1.0; });  // a world of one
+      Tensor xi = x.detach().requires_grad_();
+      out = bn(xi);
+      nn::set_batch_norm_sync(nullptr);
+      Tensor shape_w = four_d ? w.reshape({1, 3, 1, 1}) : w.reshape({1, 3});
+      (out * out * shape_w).sum().backward();
+      gx = xi.grad();
+      gw = bn.weight.grad();
+      rm = bn.running_mean.clone();
+      rv = bn.running_var.clone();
+    };
+    Tensor y0, gx0, gw0, rm0, rv0, y1, gx1, gw1, rm1, rv1;
+    run(false, y0, gx0, gw0, rm0, rv0);
+    run(true, y1, gx1, gw1, rm1, rv1);
+    CHECK(max(abs(y0 - y1)).item() < 1e-12);
+    CHECK(max(abs(gx0 - gx1)).item() < 1e-10);
+    CHECK(max(abs(gw0 - gw1)).item() < 1e-10);
+    CHECK(max(abs(rm0 - rm1)).item() < 1e-12);
+    CHECK(max(abs(rv0 - rv1)).item() < 1e-12);
+  }
+}
+
+// ---------------------------------------------------------------- under mpirun
+
+namespace {
+
+#ifdef DUEL_MPIEXEC
+const char* const kMpiexec = DUEL_MPIEXEC;
+#else
+const char* const kMpiexec = nullptr;
+#endif
+
+// mpirun as root in a container (CI): Open MPI refuses root without these two variables, and
+// two ranks on fewer cores need --oversubscribe. Shared memory (vader) without the single-copy
+// mechanism, which containers often forbid (ptrace).
+std::string mpirun(int ranks, const std::string& env = "") {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none " +
+         env + " " + kMpiexec + " -np " + std::to_string(ranks) + " --oversubscribe --bind-to none " + DUEL_CLI_PATH;
+}
+
+test::CliResult run_shell(const std::string& command) {
+  test::CliResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+#define REQUIRE_MPI()                                                                            \
+  do {                                                                                           \
+    if (!dist::built_with_mpi() || !kMpiexec) SKIP_TEST("built without MPI (-DDUEL_MPI=OFF)"); \
+  } while (0)
+
+// The largest |a - b| over the checkpoint entries whose names start with one of `prefixes`,
+// with the name where it is reached; both checkpoints must hold the same such entries.
+std::pair<double, std::string> max_difference(const fs::path& a, const fs::path& b,
+                                              const std::vector<std::string>& prefixes) {
+  Checkpoint ca = load_checkpoint((a / "checkpoint.duel").string());
+  Checkpoint cb = load_checkpoint((b / "checkpoint.duel").string());
+  double worst = 0;
+  std::string where;
+  int compared = 0;
+  for (auto& [k, t] : ca.tensors) {
+    bool wanted = false;
+    for (auto& p : prefixes) wanted = wanted || k.rfind(p, 0) == 0;
+    if (!wanted || !is_floating(t.dtype())) continue;
+    INFO(k);
+    REQUIRE(cb.has(k));
+    const Tensor& u = cb.get(k);
+    REQUIRE(u.sizes() == t.sizes());
+    const double d = t.numel() ? max(abs(t.to(kFloat64) - u.to(kFloat64))).item() : 0.0;
+    ++compared;
+    if (d > worst) worst = d, where = k;
+  }
+  REQUIRE(compared > 0);
+  return {worst, where};
+}
+
+int64_t checkpoint_step(const fs::path& dir) {
+  return std::stoll(read_checkpoint_meta((dir / "checkpoint.duel").string())["step"]);
+}
+
+bool fashion_mnist_present() {
+  try {
+    (void)fashion_mnist_dir();
+    return fs::exists(fashion_mnist_dir());
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("dist: 2 ranks with batch 32 end with the parameters of 1 process with batch 64", "[dist][mpi]") {
+  REQUIRE_MPI();
+  const fs::path one = test::fresh_dir("dist", "one64"), two = test::fresh_dir("dist", "two32");
+  const std::string common = " train gan --data 8gaussians --steps 6 --seed 3 --quiet --sample-every 1000 ";
+  auto r1 = test::run_cli(common + "--batch 64 --out " + one.string());
+  INFO(r1.output);
+  REQUIRE(r1.code == 0);
+  auto r2 = run_shell(mpirun(2) + common + "--batch 32 --out " + two.string());
+  INFO(r2.output);
+  REQUIRE(r2.code == 0);
+  CHECK(checkpoint_step(two) == 6);
+  // networks and both optimizers' moments: the same up to float rounding (sums in another order)
+  auto [diff, where] = max_difference(one, two, {"G.", "D.", "opt_G.", "opt_D."});
+  INFO("largest difference " << diff << " in " << where);
+  CHECK(diff < 1e-6);
+  // and not by accident: 2 ranks with batch 64 each (a global batch of 128) end elsewhere
+  const fs::path other = test::fresh_dir("dist", "two64");
+  auto r3 = run_shell(mpirun(2) + common + "--batch 64 --out " + other.string());
+  REQUIRE(r3.code == 0);
+  CHECK(max_difference(one, other, {"G.", "D."}).first > 1e-3);
+  // rank 0 alone wrote: one progress-free log, one metrics file, one checkpoint
+  CHECK(fs::exists(two / "metrics.jsonl"));
+  for (auto* d : {&one, &two, &other}) fs::remove_all(*d);
+}
+
+TEST_CASE("dist: with --sync-bn, 2 ranks of DCGAN match 1 process with the whole batch", "[dist][mpi]") {
+  REQUIRE_MPI();
+  if (!fashion_mnist_present()) SKIP_TEST("no Fashion-MNIST (apt-get install dataset-fashion-mnist)");
+  const fs::path one = test::fresh_dir("dist", "bn_one"), two = test::fresh_dir("dist", "bn_two"),
+                 per_rank = test::fresh_dir("dist", "bn_per_rank");
+  const std::string common = " train dcgan --steps 2 --seed 5 --quiet --sample-every 1000 ";
+  auto r1 = test::run_cli(common + "--batch 16 --out " + one.string());
+  INFO(r1.output);
+  REQUIRE(r1.code == 0);
+  auto r2 = run_shell(mpirun(2) + common + "--batch 8 --sync-bn --out " + two.string());
+  INFO(r2.output);
+  REQUIRE(r2.code == 0);
+  auto [diff, where] = max_difference(one, two, {"G.", "D."});
+  INFO("largest difference " << diff << " in " << where);
+  CHECK(diff < 1e-4);
+  // per-rank statistics (the default, as DDP) normalise each half by itself: another result
+  auto r3 = run_shell(mpirun(2) + common + "--batch 8 --out " + per_rank.string());
+  REQUIRE(r3.code == 0);
+  CHECK(max_difference(one, per_rank, {"G.", "D."}).first > 1e-3);
+  for (auto* d : {&one, &two, &per_rank}) fs::remove_all(*d);
+}
+
+TEST_CASE("dist: a checkpoint written by 2 ranks resumes on 1 rank and on 2", "[dist][mpi]") {
+  REQUIRE_MPI();
+  const fs::path a = test::fresh_dir("dist", "resume_a"), b = test::fresh_dir("dist", "resume_b");
+  const std::string common = " train gan --data 8gaussians --batch 16 --seed 4 --quiet --checkpoint-every 3 --sample-every 1000 ";
+  auto r1 = run_shell(mpirun(2) + common + "--steps 3 --out " + a.string());
+  INFO(r1.output);
+  REQUIRE(r1.code == 0);
+  REQUIRE(checkpoint_step(a) == 3);
+  fs::copy(a, b, fs::copy_options::recursive);
+  // on 1 process: it continues from step 3 to step 5
+  auto r2 = test::run_cli(common + "--steps 5 --out " + a.string());
+  INFO(r2.output);
+  REQUIRE(r2.code == 0);
+  CHECK(checkpoint_step(a) == 5);
+  // on 2 ranks, and a 2-rank run resumed on 2 ranks equals one never interrupted
+  auto r3 = run_shell(mpirun(2) + common + "--steps 5 --out " + b.string());
+  INFO(r3.output);
+  REQUIRE(r3.code == 0);
+  CHECK(checkpoint_step(b) == 5);
+  const fs::path c = test::fresh_dir("dist", "resume_c");
+  auto r4 = run_shell(mpirun(2) + common + "--steps 5 --out " + c.string());
+  REQUIRE(r4.code == 0);
+  auto [diff, where] = max_difference(b, c, {"G.", "D."});
+  INFO("largest difference " << diff << " in " << where);
+  CHECK(diff == 0.0);
+  for (auto* d : {&a, &b, &c}) fs::remove_all(*d);
+}
+
+namespace {
+
+// Starts `command` (a shell line) in its own process group, output into `log`.
+pid_t spawn(const std::string& command, const fs::path& log) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    const std::string line = command + " > " + log.string() + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), (char*)nullptr);
+    std::_Exit(127);
+  }
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+// The pid of the `duel train` process of rank `rank` whose command line names `out`, or -1.
+pid_t find_rank(int rank, const std::string& out) {
+  for (auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    if (cmdline.find(out) == std::string::npos || cmdline.find("train") == std::string::npos) continue;
+    if (cmdline.rfind("sh", 0) == 0 || cmdline.find("mpirun") != std::string::npos ||
+        cmdline.find("mpiexec") != std::string::npos || cmdline.find("orterun") != std::string::npos)
+      continue;
+    std::ifstream env(e.path() / "environ");
+    std::string environ((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (environ.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
+      return (pid_t)std::stoi(name);
+  }
+  return -1;
+}
+
+// Waits up to `seconds` for the job; -1 when it is still running (then it is killed).
+int wait_job(pid_t pid, double seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Starts a long 2-rank run, waits until it trains, hits rank 1 with `signal`, and returns the
+// job's exit code (-1: still running after `patience` seconds) and its output.
+std::pair<int, std::string> hit_rank_1(int signal, const std::string& env, double patience, const std::string& name) {
+  const fs::path out = test::fresh_dir("dist", name), log = out.string() + ".log";
+  const pid_t job = spawn(mpirun(2, env) + " train gan --data 8gaussians --batch 16 --steps 100000000 --log-every 1 "
+                                           "--sample-every 100000000 --checkpoint-every 100000000 --quiet --out " +
+                              out.string(),
+                          log);
+  // training has begun once rank 0 logged a step
+  pid_t victim = -1;
+  for (int i = 0; i < 600 && victim < 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (fs::exists(out / "metrics.jsonl") && fs::file_size(out / "metrics.jsonl") > 0) victim = find_rank(1, out.string());
+  }
+  if (victim < 0) {
+    wait_job(job, 0);
+    FAIL("the 2-rank run did not start training within 60 s:\n" << read_text(log));
+  }
+  ::kill(victim, signal);
+  const int code = wait_job(job, patience);
+  if (signal == SIGSTOP) ::kill(victim, SIGKILL);  // (gone already when the job ended as it should)
+  std::string text = read_text(log);
+  fs::remove_all(out);
+  fs::remove(log);
+  return {code, text};
+}
+
+}  // namespace
+
+TEST_CASE("dist: a rank killed during training stops the whole job", "[dist][mpi]") {
+  REQUIRE_MPI();
+  auto [code, output] = hit_rank_1(SIGKILL, "", 120, "killed");
+  INFO(output);
+  CHECK(code != -1);  // the job ended: it did not hang
+  CHECK(code != 0);
+}
+
+TEST_CASE("dist: a rank that hangs makes the others stop after DUEL_DIST_TIMEOUT with a clear message",
+          "[dist][mpi]") {
+  REQUIRE_MPI();
+  auto [code, output] = hit_rank_1(SIGSTOP, "DUEL_DIST_TIMEOUT=3", 120, "stopped");
+  INFO(output);
+  CHECK(code != -1);
+  CHECK(code != 0);
+  CHECK(output.find("rank 0 of 2: no answer from the other ranks") != std::string::npos);
+}
