@@ -22,10 +22,13 @@ struct Prepared {
 // C[M, N] = A[M, K] * B[K, N]. a_transposed: A is the transpose of a
 // contiguous [K, M] tensor; b_transposed: B is the transpose of a contiguous
 // [N, K] tensor (the layouts of linear's backward and forward).
+// gemm: duel's GEMM for this row ("eigen", "avx2", ...; empty: the process-wide choice, i.e.
+// DUEL_GEMM or --gemm); see kernels/cpu/gemm.h.
 struct MatmulSpec {
   int64_t M, K, N;
   bool a_transposed = false;
   bool b_transposed = false;
+  std::string gemm;
 };
 
 // y = x W^T + b, x [batch, in], W [out, in]; forward+backward computes the
@@ -104,6 +107,10 @@ struct StepSpec {
 
 // duel bodies (duel_cases.cpp).
 void duel_set_threads(int threads);
+// Sets duel's process-wide GEMM (kernels/cpu/gemm.h); false for an unknown or unsupported name.
+bool duel_set_gemm(const std::string& impl);
+// "avx2 (auto)" etc.: the GEMM float32 products run with.
+std::string duel_gemm_description();
 Prepared duel_matmul(const MatmulSpec& s);
 Prepared duel_linear(const LinearSpec& s);  // forward + backward
 Prepared duel_conv(const ConvSpec& s, ConvPass pass);

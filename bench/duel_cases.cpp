@@ -3,8 +3,11 @@
 // "out=" row.
 #include <omp.h>
 
+#include <stdexcept>
+
 #include <duel/duel.h>
 #include <duel/kernels/cpu/elementwise.h>
+#include <duel/kernels/cpu/gemm.h>
 #include <duel/gan/losses.h>
 #include <duel/gan/nets.h>
 #include <duel/rl/dqn.h>
@@ -34,12 +37,39 @@ duel::Conv2dOptions conv_options(const ConvSpec& s) {
 
 void duel_set_threads(int threads) { omp_set_num_threads(threads); }
 
+bool duel_set_gemm(const std::string& impl) {
+  duel::cpu::GemmImpl i;
+  if (!duel::cpu::parse_gemm_impl(impl, i) || !duel::cpu::gemm_impl_supported(i)) return false;
+  duel::cpu::set_gemm_impl(i);
+  return true;
+}
+
+std::string duel_gemm_description() {
+  using namespace duel::cpu;
+  std::string s = std::string("duel GEMM (float32): ") + gemm_impl_name(gemm_resolved_impl());
+  if (gemm_impl() == GemmImpl::Auto) s += " (auto)";
+  s += "; \"matmul eigen\" rows force Eigen";
+  return s;
+}
+
 Prepared duel_matmul(const MatmulSpec& s) {
   Tensor a = s.a_transposed ? randn({s.K, s.M}).t() : randn({s.M, s.K});
   Tensor b = s.b_transposed ? randn({s.N, s.K}).t() : randn({s.K, s.N});
   Prepared p;
   p.out_shape = {s.M, s.N};
-  p.run = [a, b] { Tensor c = duel::matmul(a, b); };
+  if (s.gemm.empty()) {
+    p.run = [a, b] { Tensor c = duel::matmul(a, b); };
+  } else {
+    duel::cpu::GemmImpl impl;
+    if (!duel::cpu::parse_gemm_impl(s.gemm, impl) || !duel::cpu::gemm_impl_supported(impl))
+      throw std::runtime_error("GEMM '" + s.gemm + "' unknown or not supported on this CPU");
+    p.run = [a, b, impl] {  // the process-wide choice, switched for this call only
+      const duel::cpu::GemmImpl before = duel::cpu::gemm_impl();
+      duel::cpu::set_gemm_impl(impl);
+      Tensor c = duel::matmul(a, b);
+      duel::cpu::set_gemm_impl(before);
+    };
+  }
   return p;
 }
 

@@ -3,7 +3,7 @@
 //
 //   duel_bench [--filter SUBSTR] [--reps N] [--threads N] [--min-time MS]
 //              [--stat median|min] [--clock wall|cpu] [--quiesce MS]
-//              [--no-torch] [--markdown] [--list]
+//              [--gemm IMPL] [--no-torch] [--markdown] [--list]
 //
 // Compute-bound rows (matmul, linear, conv) report GFLOP/s and the fraction
 // of the peak (the larger of cores x GHz x FLOPs/cycle and a measured FMA
@@ -72,6 +72,7 @@ struct Options {
   bool cpu_clock = false;
   int quiesce_ms = 200;
   bool best = false;  // --stat min
+  std::string gemm;   // --gemm: duel's GEMM (empty: DUEL_GEMM or auto)
 };
 
 [[noreturn]] void usage(int code) {
@@ -88,6 +89,8 @@ struct Options {
       "                    spinning worker threads go idle (default 200)\n"
       "  --stat median|min report the median (default) or the fastest repetition; on a machine shared\n"
       "                    with other jobs, \"--stat min --min-time 1 --reps 31\" approximates a quiet machine\n"
+      "  --gemm IMPL       duel's float32 GEMM: auto|avx512|avx2|generic|eigen (default: $DUEL_GEMM, else auto);\n"
+      "                    the \"matmul eigen\" rows always run Eigen's GEMM, for comparison\n"
       "  --no-torch        skip the libtorch columns\n"
       "  --markdown        print the table as Markdown\n"
       "  --list            list the rows and exit\n");
@@ -129,7 +132,8 @@ Options parse(int argc, char** argv) {
         usage(2);
       }
       o.cpu_clock = c == "cpu";
-    } else if (a == "--no-torch") o.torch = false;
+    } else if (a == "--gemm") o.gemm = value(i);
+    else if (a == "--no-torch") o.torch = false;
     else if (a == "--markdown") o.markdown = true;
     else if (a == "--list") o.list = true;
     else if (a == "-h" || a == "--help") usage(0);
@@ -354,6 +358,15 @@ std::vector<Row> make_rows() {
     std::string b = s.b_transposed ? dims({s.N, s.K}) + "^T" : dims({s.K, s.N});
     add(std::string("matmul ") + m.what, a + "@" + b, Unit::Flops, 2.0 * s.M * s.N * s.K,
         [=] { return duel_matmul(s); }, TORCH_BODY(torch_matmul(s)));
+  }
+  // The same products with Eigen's GEMM forced (duel's GEMM before kernels/cpu/gemm.cpp), duel only.
+  for (const MM& m : matmuls) {
+    MatmulSpec s = m.s;
+    s.gemm = "eigen";
+    std::string a = s.a_transposed ? dims({s.K, s.M}) + "^T" : dims({s.M, s.K});
+    std::string b = s.b_transposed ? dims({s.N, s.K}) + "^T" : dims({s.K, s.N});
+    add(std::string("matmul eigen ") + m.what, a + "@" + b, Unit::Flops, 2.0 * s.M * s.N * s.K,
+        [=] { return duel_matmul(s); }, std::function<Prepared()>());
   }
   // ---- linear forward + backward (autograd) ----
   for (LinearSpec s : {LinearSpec{64, 784, 512}, LinearSpec{32, 1024, 128}}) {
@@ -611,6 +624,10 @@ int main(int argc, char** argv) {
   g_cpu_clock = opt.cpu_clock;
   g_threads = opt.threads;
   duel_set_threads(opt.threads);
+  if (!opt.gemm.empty() && !duel_set_gemm(opt.gemm)) {
+    std::fprintf(stderr, "duel_bench: --gemm %s: unknown, or this CPU cannot run it\n", opt.gemm.c_str());
+    return 2;
+  }
   bool with_torch = false;
 #ifdef DUEL_BENCH_WITH_TORCH
   with_torch = opt.torch;
@@ -638,6 +655,7 @@ int main(int argc, char** argv) {
   std::printf("peak memory (measured memcpy of 64 MiB, read+write bytes): %.1f GB/s with 1 thread", bw.single_gbs);
   if (opt.threads > 1) std::printf(", %.1f GB/s with %d", bw.parallel_gbs, opt.threads);
   std::printf("\n");
+  std::printf("%s\n", duel_gemm_description().c_str());
   if (opt.cpu_clock && opt.threads > 1)
     std::printf("WARNING: --clock cpu with %d threads is not a time (spin-waits count, serial parts halve); "
                 "use it with --threads 1\n", opt.threads);

@@ -1,4 +1,4 @@
-// 2-D convolution on the CPU: im2col + GEMM (Eigen), multi-threaded with OpenMP.
+// 2-D convolution on the CPU: im2col + GEMM (kernels/cpu/gemm.h), multi-threaded with OpenMP.
 //
 // Memory layout
 // -------------
@@ -37,7 +37,7 @@
 // batch is split into one contiguous range of samples per thread. Each thread
 // runs im2col -> single-threaded GEMM -> scatter/col2im on its own samples
 // with its own thread-local column/scratch buffers (reused across calls).
-// Eigen's GEMM runs single-threaded because it sees omp_get_num_threads() > 1,
+// The GEMM runs single-threaded because it is called inside a parallel region,
 // so there is no nested parallelism. Threads write disjoint samples of y/gx,
 // so there are no races. For the weight gradient each thread accumulates a
 // private GW (thread 0 directly into gw), and a final parallel pass sums them.
@@ -45,8 +45,8 @@
 // synchronisation inside the batch loop.
 //
 // Mode "gemm" (N == 1): one block of samples at a time; im2col / col2im are
-// parallel over (sample, channel) planes, and the GEMM itself is parallelised
-// by Eigen (OpenMP inside Eigen), or, when there are at least as many groups
+// parallel over (sample, channel) planes, and the GEMM itself is split over
+// the threads (cpu::gemm), or, when there are at least as many groups
 // as threads, we run one group per thread with single-threaded GEMMs.
 // Called from inside someone else's parallel region, everything runs serially
 // on the calling thread (no nested teams).
@@ -57,10 +57,11 @@
 // table, which is branch-free and has no per-row overhead (see Im2colPlan).
 #include "conv.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "kernels/cpu/gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -78,12 +79,11 @@ int usable_threads() {
 #endif
 }
 
-template <class T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using MatrixView = Eigen::Map<RowMatrix<T>>;
-template <class T>
-using ConstMatrixView = Eigen::Map<const RowMatrix<T>>;
+// Threads for one GEMM of a block: all of them in mode "gemm" from about a million
+// multiply-adds (as matmul), else 1 (inside a parallel region gemm() runs serially anyway).
+int gemm_threads(bool parallel, int64_t M, int64_t N, int64_t K) {
+  return parallel && M * N * K >= (1 << 20) ? usable_threads() : 1;
+}
 
 // Per-thread scratch buffers, grown on demand and reused across calls.
 enum ScratchSlot { kColumns = 0, kGemmOutput = 1, kWeightAccumulator = 2, kPaddedPlane = 3, kNumSlots = 4 };
@@ -356,7 +356,7 @@ inline void part_range(int64_t N, int64_t parts, int64_t part, int64_t& begin, i
 // ---------------------------------------------------------------------------
 // forward
 
-// y for samples [n0, n0+nb). `parallel`: parallel im2col + Eigen-threaded GEMM.
+// y for samples [n0, n0+nb). `parallel`: parallel im2col + threaded GEMM.
 template <class T>
 void forward_block(const T* x, const T* w, T* y, int64_t n0, int64_t nb, const Conv2dGeometry& g,
                    const ConvLayout& L, bool parallel) {
@@ -370,13 +370,12 @@ void forward_block(const T* x, const T* w, T* y, int64_t n0, int64_t nb, const C
     col = col_buffer;
   }
   T* gemm_out = nb == 1 ? nullptr : thread_scratch<T>(kGemmOutput, g.O * cols);
+  const int64_t Og = L.out_per_group, Kg = L.rows_per_group;
+  const int threads = gemm_threads(parallel, Og, cols, Kg);
   auto one_group = [&](int64_t gi) {
-    ConstMatrixView<T> weight(w + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
-                              L.rows_per_group);
-    ConstMatrixView<T> columns(col + gi * L.rows_per_group * cols, L.rows_per_group, cols);
-    T* out = nb == 1 ? y + (n0 * g.O + gi * L.out_per_group) * L.out_pixels
-                     : gemm_out + gi * L.out_per_group * cols;
-    MatrixView<T>(out, L.out_per_group, cols).noalias() = weight * columns;
+    // out [Og, cols] = weight [Og, Kg] * columns [Kg, cols]
+    T* out = nb == 1 ? y + (n0 * g.O + gi * Og) * L.out_pixels : gemm_out + gi * Og * cols;
+    gemm<T>(Og, cols, Kg, w + gi * Og * Kg, Kg, 1, col + gi * Kg * cols, cols, 1, out, cols, false, threads);
   };
   if (parallel && g.groups >= usable_threads() && g.groups > 1) {
 #pragma omp parallel for schedule(static)
@@ -404,12 +403,12 @@ void backward_input_block(const T* gy, const T* w, T* gx, int64_t n0, int64_t nb
   }
   const bool direct = L.pointwise && nb == 1;  // column matrix == gx block
   T* col = direct ? gx + n0 * g.C * L.in_pixels : thread_scratch<T>(kColumns, L.rows * cols);
+  const int64_t Og = L.out_per_group, Kg = L.rows_per_group;
+  const int threads = gemm_threads(parallel, Kg, cols, Og);
   auto one_group = [&](int64_t gi) {
-    ConstMatrixView<T> weight(w + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
-                              L.rows_per_group);
-    ConstMatrixView<T> grad(grad_out + gi * L.out_per_group * cols, L.out_per_group, cols);
-    MatrixView<T>(col + gi * L.rows_per_group * cols, L.rows_per_group, cols).noalias() =
-        weight.transpose() * grad;
+    // columns [Kg, cols] = weight^T [Kg, Og] * grad [Og, cols] (weight^T read with strides (1, Kg))
+    gemm<T>(Kg, cols, Og, w + gi * Og * Kg, 1, Kg, grad_out + gi * Og * cols, cols, 1, col + gi * Kg * cols, cols,
+            false, threads);
   };
   if (parallel && g.groups >= usable_threads() && g.groups > 1) {
 #pragma omp parallel for schedule(static)
@@ -444,12 +443,12 @@ void backward_weight_block(const T* x, const T* gy, T* grad_weight, int64_t n0, 
     gather_channels_major(gy, buffer, n0, nb, g.O, L.out_pixels);
     grad_out = buffer;
   }
+  const int64_t Og = L.out_per_group, Kg = L.rows_per_group;
+  const int threads = gemm_threads(parallel, Og, Kg, cols);
   auto one_group = [&](int64_t gi) {
-    ConstMatrixView<T> grad(grad_out + gi * L.out_per_group * cols, L.out_per_group, cols);
-    ConstMatrixView<T> columns(col + gi * L.rows_per_group * cols, L.rows_per_group, cols);
-    MatrixView<T>(grad_weight + gi * L.out_per_group * L.rows_per_group, L.out_per_group,
-                  L.rows_per_group)
-        .noalias() += grad * columns.transpose();
+    // grad_weight [Og, Kg] += grad [Og, cols] * columns^T [cols, Kg] (columns^T read with strides (1, cols))
+    gemm<T>(Og, Kg, cols, grad_out + gi * Og * cols, cols, 1, col + gi * Kg * cols, 1, cols,
+            grad_weight + gi * Og * Kg, Kg, true, threads);
   };
   if (parallel && g.groups >= usable_threads() && g.groups > 1) {
 #pragma omp parallel for schedule(static)

@@ -1,0 +1,38 @@
+// CPU GEMM: C = A B (or C += A B) with strided operands. float32 runs through duel's own
+// packed, cache-blocked GEMM (kernels/cpu/gemm.cpp, BLIS/GotoBLAS structure) with the SIMD
+// micro-kernel chosen at run time; float64, and float32 when asked, through Eigen.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace duel::cpu {
+
+// Which GEMM runs. Auto: the fastest kernel this CPU supports (AVX-512, else AVX2+FMA, else
+// the portable one). Eigen: Eigen 3.4's GEMM (the reference the kernels are checked against).
+// Generic: the portable micro-kernel (plain C++, vectorised by the compiler).
+enum class GemmImpl { Auto, Eigen, Generic, Avx2, Avx512 };
+
+// The process-wide choice. It starts from the environment variable DUEL_GEMM
+// (eigen|auto|generic|avx2|avx512; unset: auto); a kernel the CPU lacks falls back to auto.
+void set_gemm_impl(GemmImpl impl);
+GemmImpl gemm_impl();
+// What a float32 product runs with right now (never Auto).
+GemmImpl gemm_resolved_impl();
+// Whether this CPU (and this build) can run `impl`.
+bool gemm_impl_supported(GemmImpl impl);
+const char* gemm_impl_name(GemmImpl impl);
+// "eigen", "auto", ... -> impl; false for an unknown name.
+bool parse_gemm_impl(const std::string& name, GemmImpl& impl);
+
+// C[M, N] = A[M, K] B[K, N], or C += A B when `accumulate`.
+// A's element (m, k) is a[m * a_row + k * a_col], B's element (k, n) is b[k * b_row + n * b_col]
+// (any strides, including 0 for an expanded dim); C is row-major with leading dim ldc >= N.
+// `threads` > 1 splits the larger of M and N into one block per thread (ignored, i.e. 1, inside
+// an OpenMP parallel region). The result does not depend on `threads`: every element of C is
+// summed in the same order whatever the split (bitwise identical for duel's kernels).
+// `impl` = Auto uses the process-wide choice above.
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t b_row,
+          int64_t b_col, T* c, int64_t ldc, bool accumulate, int threads, GemmImpl impl = GemmImpl::Auto);
+
+}  // namespace duel::cpu
