@@ -48,23 +48,20 @@ class BadGan : public SemiSupervisedGan {
   Tensor classify(const Tensor& x) override { return (*net)(x); }
 
   void step(int64_t) override {
-    auto [x_lab, y_lab] = labelled.next_labelled();
-    Tensor x_unl = data.next();
-    Tensor fake = (*G)(noise_batch(m));
+    SslBatches b = draw_batches();
     // ---- D ----
-    Tensor f_unl = net->features(x_unl);
-    Tensor l_lab = (*net)(x_lab), l_unl = net->head(0, f_unl), l_fake = (*net)(fake.detach());
-    loss_sup = cross_entropy(l_lab, y_lab);
-    loss_unsup = unsupervised_d_loss(source_logit(l_unl), source_logit(l_fake));
-    ent = conditional_entropy(l_unl);
+    KClassPass d = k_class_pass(*net, b);
+    loss_sup = cross_entropy(d.l_lab, b.y_lab);
+    loss_unsup = unsupervised_d_loss(source_logit(d.l_unl), source_logit(d.l_fake));
+    ent = conditional_entropy(d.l_unl);
     loss_D = loss_sup + loss_unsup;
     if (lambda_ent > 0) loss_D = loss_D + ent * lambda_ent;
     opt_D->zero_grad();
     loss_D.backward();
     opt_D->step();
     // ---- G: the complement generator ----
-    Tensor f_fake = net->features(fake);
-    fm = feature_matching_loss(f_unl, f_fake);
+    Tensor f_fake = net->features(b.fake);
+    fm = feature_matching_loss(d.f_unl, f_fake);
     pt = pull_away_term(f_fake.flatten(1));
     loss_G = lambda_pt > 0 ? fm + pt * lambda_pt : fm;
     opt_G->zero_grad();
@@ -96,9 +93,7 @@ train::ModelInfo bad_gan_model() {
   info.options = semi_supervised_options();
   info.options.add(train::Option::real("lambda-ent", "", 0.1, 0, 100, "weight of D's conditional entropy on unlabelled images (0: off)"));
   info.options.add(train::Option::real("lambda-pt", "", 0.8, 0, 100, "weight of the pull-away term on G's features (0: off)"));
-  info.options.add(lr_option(2e-4));
-  info.options.add(train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay"));
-  info.test_options = {{"batch", "4"}, {"labels-per-class", "1"}};
+  info.test_options = semi_supervised_test_options();
   info.make = [](const Options& o) { return std::make_unique<BadGan>(o); };
   return info;
 }

@@ -61,14 +61,11 @@ class ImprovedGan : public SemiSupervisedGan {
   Tensor classify(const Tensor& x) override { return (*net)(x); }
 
   void step(int64_t) override {
-    auto [x_lab, y_lab] = labelled.next_labelled();
-    Tensor x_unl = data.next();
-    Tensor fake = (*G)(noise_batch(m));
+    SslBatches b = draw_batches();
     // ---- D ----
-    Tensor f_unl = net->features(x_unl);
-    Tensor l_lab = (*net)(x_lab), l_unl = net->head(0, f_unl), l_fake = (*net)(fake.detach());
-    loss_sup = cross_entropy(l_lab, y_lab);
-    loss_unsup = unsupervised_d_loss(source_logit(l_unl), source_logit(l_fake), real_target);
+    KClassPass d = k_class_pass(*net, b);
+    loss_sup = cross_entropy(d.l_lab, b.y_lab);
+    loss_unsup = unsupervised_d_loss(source_logit(d.l_unl), source_logit(d.l_fake), real_target);
     loss_D = loss_sup + loss_unsup;
     if (hist_D) loss_D = loss_D + hist_D->penalty() * hist_weight;
     opt_D->zero_grad();
@@ -76,16 +73,16 @@ class ImprovedGan : public SemiSupervisedGan {
     opt_D->step();
     if (hist_D) hist_D->update();
     // ---- G ----
-    loss_G = feature_matching ? feature_matching_loss(f_unl, net->features(fake))
-                              : non_saturating_g_loss(source_logit((*net)(fake)));
+    loss_G = feature_matching ? feature_matching_loss(d.f_unl, net->features(b.fake))
+                              : non_saturating_g_loss(source_logit((*net)(b.fake)));
     if (hist_G) loss_G = loss_G + hist_G->penalty() * hist_weight;
     opt_G->zero_grad();
     loss_G.backward();
     opt_G->step();
     if (hist_G) hist_G->update();
     NoGradGuard ng;
-    d_real = mean(sigmoid(source_logit(l_unl))).item();
-    d_fake = mean(sigmoid(source_logit(l_fake))).item();
+    d_real = mean(sigmoid(source_logit(d.l_unl))).item();
+    d_fake = mean(sigmoid(source_logit(d.l_fake))).item();
   }
 
   Metrics values() override {
@@ -120,10 +117,8 @@ train::ModelInfo improved_gan_model() {
   info.options.add(train::Option::real("label-smoothing", "", 0, 0, 0.5,
                                              "one-sided label smoothing: D's target for real images is 1 - this (0: off)"));
   info.options.add(train::Option::boolean("vbn", "", false, "virtual batch normalisation in G (reference batch of 64)"));
-  info.options.add(lr_option(2e-4));
-  info.options.add(train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay"));
-  info.test_options = {{"batch", "4"}, {"labels-per-class", "1"}, {"minibatch-kernels", "3"},
-                       {"historical-averaging", "0.01"}, {"label-smoothing", "0.1"}, {"vbn", "1"}};
+  info.test_options = semi_supervised_test_options();  // every technique on
+  info.test_options.insert({{"minibatch-kernels", "3"}, {"historical-averaging", "0.01"}, {"label-smoothing", "0.1"}, {"vbn", "1"}});
   info.make = [](const Options& o) { return std::make_unique<ImprovedGan>(o); };
   return info;
 }

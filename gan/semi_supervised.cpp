@@ -34,8 +34,29 @@ double test_error_percent(const std::function<Tensor(const Tensor&)>& logits_of,
 }
 
 train::OptionTable semi_supervised_options() {
-  return {data_option("fashion-mnist", /*images_only=*/true), labels_per_class_option(), subset_seed_option(),
-          batch_option(64)};
+  return {data_option("fashion-mnist", /*images_only=*/true),
+          labels_per_class_option(),
+          subset_seed_option(),
+          batch_option(64),
+          lr_option(2e-4),
+          train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay")};
+}
+
+std::map<std::string, std::string> semi_supervised_test_options() { return {{"batch", "4"}, {"labels-per-class", "1"}}; }
+
+KClassPass k_class_pass(MultiHeadDiscriminator& D, const SslBatches& b) {
+  KClassPass p;
+  p.f_unl = D.features(b.x_unl);
+  p.l_lab = D(b.x_lab);
+  p.l_unl = D.head(0, p.f_unl);
+  p.l_fake = D(b.fake.detach());
+  return p;
+}
+
+SslBatches SemiSupervisedGan::draw_batches() {
+  auto [x_lab, y_lab] = labelled.next_labelled();
+  Tensor x_unl = data.next();
+  return {x_lab, y_lab, x_unl, (*G)(noise_batch(m))};
 }
 
 std::shared_ptr<MultiHeadDiscriminator> ssl_classifier(int64_t outputs, int64_t minibatch_kernels) {

@@ -13,6 +13,8 @@
 // statistics would mix the two and the classifier would be tested with statistics of neither.
 #pragma once
 #include <functional>
+#include <map>
+#include <string>
 
 #include "gan/model.h"
 #include "train/options.h"
@@ -29,9 +31,26 @@ train::Option subset_seed_option();       // --subset-seed: which labelled subse
 // [B, 1, 28, 28] on `device` to class logits [B, 10]; called in batches under no-grad.
 double test_error_percent(const std::function<Tensor(const Tensor&)>& logits_of, Device device);
 
-// The options every semi-supervised model declares: --data, --labels-per-class, --subset-seed,
-// --batch (the size of the labelled, the unlabelled and the generated batch of a step).
+// The options every semi-supervised GAN declares: --data, --labels-per-class, --subset-seed,
+// --batch (the size of the labelled, the unlabelled and the generated batch of a step), and
+// Adam's --lr 2e-4 and --beta1 0.5 for every player (the baseline's setting).
 train::OptionTable semi_supervised_options();
+// The zoo test's tiny settings (tests/train/test_zoo.cpp): batch 4, one label per class.
+std::map<std::string, std::string> semi_supervised_test_options();
+
+// What one iteration of a semi-supervised GAN draws: a labelled batch (x_lab, y_lab), an
+// unlabelled batch x_unl and G's samples from fresh noise.
+struct SslBatches {
+  Tensor x_lab, y_lab, x_unl, fake;
+};
+
+// The K-class discriminator of Salimans et al. (Improved GAN, Bad GAN) on a step's batches:
+// D's trunk features of the unlabelled batch (for feature matching) and the class logits of
+// the three batches (the generated one detached: D's pass).
+struct KClassPass {
+  Tensor f_unl, l_lab, l_unl, l_fake;
+};
+KClassPass k_class_pass(MultiHeadDiscriminator& D, const SslBatches& b);
 
 // The protocol's classifier network, its K-way head (K = 10, or 11 for SGAN's extra class) on
 // the batch-norm-free DCGAN trunk; `minibatch_kernels` > 0 adds minibatch discrimination.
@@ -60,6 +79,9 @@ class SemiSupervisedGan : public GanModel {
   // Networks in evaluation mode while classifying the test set (D, and C where there is one).
   virtual std::vector<nn::Module*> classifier_modules() { return {D.get()}; }
   double test_error();
+  // Draws the labelled and the unlabelled batch and G's samples of an iteration (G(z) from
+  // noise_batch: models with a conditional G draw their own).
+  SslBatches draw_batches();
 
   int64_t m;  // batch size
   int64_t per_class;

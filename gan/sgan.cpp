@@ -45,19 +45,17 @@ class Sgan : public SemiSupervisedGan {
   Tensor classify(const Tensor& x) override { return (*net)(x).narrow(1, 0, K); }
 
   void step(int64_t) override {
-    auto [x_lab, y_lab] = labelled.next_labelled();
-    Tensor x_unl = data.next();
-    Tensor fake = (*G)(noise_batch(m));
+    SslBatches b = draw_batches();
     // ---- D/C ----
-    Tensor l_lab = (*net)(x_lab), l_unl = (*net)(x_unl), l_fake = (*net)(fake.detach());
-    loss_sup = cross_entropy(l_lab, y_lab);
+    Tensor l_lab = (*net)(b.x_lab), l_unl = (*net)(b.x_unl), l_fake = (*net)(b.fake.detach());
+    loss_sup = cross_entropy(l_lab, b.y_lab);
     loss_unsup = minimax_d_loss(source_logit(l_unl, /*fake_class=*/true), source_logit(l_fake, /*fake_class=*/true));
     loss_D = loss_sup + loss_unsup;
     opt_D->zero_grad();
     loss_D.backward();
     opt_D->step();
     // ---- G ----
-    loss_G = non_saturating_g_loss(source_logit((*net)(fake), /*fake_class=*/true));
+    loss_G = non_saturating_g_loss(source_logit((*net)(b.fake), /*fake_class=*/true));
     opt_G->zero_grad();
     loss_G.backward();
     opt_G->step();
@@ -82,9 +80,7 @@ train::ModelInfo sgan_model() {
   info.summary = "D as a (K+1)-class classifier: the K classes and 'generated'; semi-supervised test error";
   info.defaults = {.steps = 1000, .log_every = 50, .sample_every = 250, .checkpoint_every = kCheckpointEvery};
   info.options = semi_supervised_options();
-  info.options.add(lr_option(2e-4));
-  info.options.add(train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay"));
-  info.test_options = {{"batch", "4"}, {"labels-per-class", "1"}};
+  info.test_options = semi_supervised_test_options();
   info.make = [](const Options& o) { return std::make_unique<Sgan>(o); };
   return info;
 }

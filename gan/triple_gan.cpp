@@ -136,9 +136,8 @@ train::ModelInfo triple_gan_model() {
   info.options.add(train::Option::real("alpha", "alpha", 0.5, 0, 1, "share of C's pairs (vs G's) in D's fake term"));
   info.options.add(train::Option::real("alpha-p", "alpha_P", 0.1, 0, 10, "weight of the pseudo-discriminative loss R_P on G's pairs"));
   info.options.add(train::Option::integer("pseudo-after", "", 200, 0, 1 << 30, "iterations before R_P is added (G's warm-up)"));
-  info.options.add(lr_option(2e-4));
-  info.options.add(train::Option::real("beta1", "beta_1", 0.5, 0, 1, "Adam's first-moment decay"));
-  info.test_options = {{"batch", "4"}, {"labels-per-class", "1"}, {"pseudo-after", "2"}};
+  info.test_options = semi_supervised_test_options();
+  info.test_options["pseudo-after"] = "2";
   info.make = [](const Options& o) { return std::make_unique<TripleGan>(o); };
   return info;
 }
