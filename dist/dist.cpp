@@ -16,6 +16,8 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "dist/nccl.h"
+#include "kernels/cuda/runtime.h"
 #include "nn/optim.h"
 
 #if DUEL_WITH_MPI
@@ -149,18 +151,40 @@ int64_t bucket_bytes() {
 int64_t bytes_all_reduced() { return g_bytes_reduced; }
 int64_t collectives() { return g_collectives; }
 
-const std::string& cuda_backend() {
-  static const std::string backend = [] {
-    const char* v = std::getenv("DUEL_DIST_BACKEND");
-    std::string b = v && *v ? v : (built_with_nccl() ? "nccl" : "mpi");
-    DUEL_CHECK(b == "mpi" || b == "nccl", "DUEL_DIST_BACKEND must be mpi or nccl, got '", b, "'");
-    DUEL_CHECK(b != "nccl" || built_with_nccl(),
-               "DUEL_DIST_BACKEND=nccl: this duel was built without NCCL (DUEL_WITH_NCCL); CUDA gradients can "
-               "go through MPI, staged through host memory: unset DUEL_DIST_BACKEND or set it to mpi");
-    return b;
-  }();
-  return backend;
+BackendChoice select_backend(const std::string& requested, DeviceType gradients, bool nccl_built, int cuda_devices) {
+  const std::string r = requested.empty() ? "auto" : requested;
+  if (r != "mpi" && r != "nccl" && r != "auto")
+    return {"", "DUEL_DIST_BACKEND must be mpi, nccl or auto, got '" + requested + "'"};
+  const bool cuda_grads = gradients == DeviceType::CUDA;
+  if (r == "mpi") return {"mpi", ""};
+  if (r == "auto") return {nccl_built && cuda_grads && cuda_devices > 0 ? "nccl" : "mpi", ""};
+  if (!nccl_built)
+    return {"",
+            "DUEL_DIST_BACKEND=nccl: this duel was built without NCCL (DUEL_WITH_NCCL; configure with -DDUEL_NCCL=ON, "
+            "which needs the CUDA backend, MPI and nccl.h + libnccl); unset DUEL_DIST_BACKEND or set it to mpi or "
+            "auto: CUDA gradients then go through MPI, staged through host memory"};
+  if (cuda_devices <= 0)
+    return {"",
+            "DUEL_DIST_BACKEND=nccl: no CUDA device is present (NCCL reduces CUDA tensors only); unset "
+            "DUEL_DIST_BACKEND or set it to mpi or auto"};
+  if (!cuda_grads)
+    return {"", std::string("DUEL_DIST_BACKEND=nccl: the gradients are on the ") +
+                    (gradients == DeviceType::CPU ? "cpu" : "sim (emulator)") +
+                    " device, and NCCL reduces CUDA tensors only: train with --device cuda, or set "
+                    "DUEL_DIST_BACKEND to mpi or auto"};
+  return {"nccl", ""};
 }
+
+std::string backend_for(DeviceType gradients) {
+  const char* v = std::getenv("DUEL_DIST_BACKEND");
+  BackendChoice c = select_backend(v ? v : "", gradients, built_with_nccl(), cuda::device_count());
+  if (!c.error.empty()) abort_job(c.error, 2);
+  return c.backend;
+}
+
+std::string cuda_backend() { return backend_for(DeviceType::CUDA); }
+
+int nccl_version() { return nccl::version(); }
 
 void init(int* argc, char*** argv) {
   const char* launched = launcher_world_size();
@@ -171,6 +195,21 @@ void init(int* argc, char*** argv) {
   g_mpi_started = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world);
+  if (built_with_nccl()) {
+    // one GPU per rank of a machine: the local rank (rank among the processes sharing memory)
+    MPI_Comm local;
+    int local_rank = 0;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank);
+    MPI_Comm_free(&local);
+    nccl::select_device(local_rank);
+  }
+  // DUEL_DIST_BACKEND: a value this build or machine cannot honour stops the job now, not at
+  // the first step (whether the gradients are on a CUDA device is checked at the first step)
+  if (const char* b = std::getenv("DUEL_DIST_BACKEND"); b && *b)
+    if (BackendChoice c = select_backend(b, DeviceType::CUDA, built_with_nccl(), cuda::device_count());
+        !c.error.empty())
+      abort_job(c.error, 2);
   if (g_world > 1)
     optim::set_gradient_sync([](const std::vector<Tensor>& params) { all_reduce_gradients(params); });
 #else
@@ -190,6 +229,7 @@ void finalize() {
 #if DUEL_WITH_MPI
   if (g_mpi_started) {
     optim::set_gradient_sync(nullptr);
+    nccl::finalize();
     MPI_Finalize();
     g_mpi_started = false;
   }
@@ -292,11 +332,71 @@ Tensor all_reduce_sum(const Tensor& x) {
                           [](const Tensor& g, const NeedsGrad&) { return TensorList{all_reduce_sum(g)}; });
 }
 
+#if DUEL_WITH_MPI
+namespace {
+// Step 2-4 of all_reduce_gradients with NCCL: the CUDA gradients packed into device buckets (one
+// dtype each, up to bucket_bytes()), reduced to their mean by NCCL on the CUDA stream, unpacked.
+// Gradients of another device (a model split over CPU and GPU) go through MPI.
+void all_reduce_gradients_nccl(const std::vector<Tensor>& grads) {
+  NoGradGuard ng;
+  std::vector<Tensor> others;
+  struct Bucket {
+    std::vector<Tensor> params;
+    int64_t numel = 0;
+  };
+  std::vector<Bucket> plan;
+  for (const Tensor& p : grads) {
+    if (p.device().type != DeviceType::CUDA) {
+      others.push_back(p);
+      continue;
+    }
+    const int64_t bytes = p.numel() * (int64_t)p.element_size();
+    if (plan.empty() || plan.back().params[0].dtype() != p.dtype() ||
+        (plan.back().numel * (int64_t)p.element_size()) + bytes > bucket_bytes())
+      plan.push_back({});
+    plan.back().params.push_back(p);
+    plan.back().numel += p.numel();
+  }
+  std::vector<Tensor> buckets;
+  for (const Bucket& b : plan) {
+    const Tensor& p0 = b.params[0];
+    Tensor flat = empty({b.numel}, TensorOptions(p0.dtype(), p0.device()));
+    int64_t at = 0;
+    for (const Tensor& p : b.params) {
+      flat.narrow(0, at, p.numel()).copy_(p.grad().reshape({p.numel()}));
+      at += p.numel();
+    }
+    buckets.push_back(flat);
+    g_bytes_reduced += b.numel * (int64_t)p0.element_size();
+  }
+  g_collectives += (int64_t)buckets.size();
+  nccl::all_reduce_(buckets, /*average=*/true);
+  for (size_t k = 0; k < plan.size(); ++k) {
+    int64_t at = 0;
+    for (const Tensor& p : plan[k].params) {
+      p.set_grad(buckets[k].narrow(0, at, p.numel()).reshape(p.sizes()).contiguous());
+      at += p.numel();
+    }
+  }
+  if (!others.empty()) {
+    // the rest through MPI, one all-reduce per gradient (a rare, mixed-device model)
+    for (const Tensor& p : others) {
+      Tensor g = p.grad().clone();
+      all_reduce_sum_(g);
+      if (is_floating(g.dtype())) g.mul_(1.0 / g_world);
+      p.set_grad(g);
+    }
+  }
+}
+}  // namespace
+#endif
+
 void all_reduce_gradients(const std::vector<Tensor>& params) {
   if (g_world == 1 || params.empty()) return;
   require_mpi("all_reduce_gradients");
 #if DUEL_WITH_MPI
-  if (!params[0].device().is_cpu()) (void)cuda_backend();  // DUEL_DIST_BACKEND=nccl without NCCL: the error
+  // mpi or nccl (DUEL_DIST_BACKEND; an impossible request stops the job with the reason)
+  const bool use_nccl = backend_for(params[0].device().type) == "nccl";
   // 1. which gradients exist anywhere: those undefined here become zeros, so every rank packs the same list
   std::vector<uint8_t> defined(params.size());
   for (size_t i = 0; i < params.size(); ++i) defined[i] = params[i].grad().defined() ? 1 : 0;
@@ -308,6 +408,10 @@ void all_reduce_gradients(const std::vector<Tensor>& params) {
     if (!defined[i]) continue;
     if (!params[i].grad().defined()) params[i].set_grad(zeros_like(params[i]));
     grads.push_back(params[i]);
+  }
+  if (use_nccl) {
+    all_reduce_gradients_nccl(grads);
+    return;
   }
   // 2. buckets: consecutive gradients of one dtype and device, up to bucket_bytes() each
   struct Bucket {

@@ -35,9 +35,11 @@ bool built_with_mpi();
 bool built_with_nccl();
 
 // Initialises from the environment (see above); call once, first thing in main. Installs the
-// gradient-sync hook of nn/optim.h when the world has more than one process.
+// gradient-sync hook of nn/optim.h when the world has more than one process. In a build with
+// NCCL it also makes CUDA device (local rank mod device count) current, so that the ranks of
+// one machine use different GPUs, and checks DUEL_DIST_BACKEND (see below).
 void init(int* argc, char*** argv);
-// Finalises MPI if init started it (a no-op otherwise).
+// Finalises MPI if init started it (a no-op otherwise), destroying the NCCL communicator first.
 void finalize();
 // Stops every process of the job: prints `message` (prefixed with this rank) and calls
 // MPI_Abort with `code` when more than one process runs; otherwise std::exit(code).
@@ -54,10 +56,29 @@ inline bool is_distributed() { return world_size() > 1; }
 double timeout_seconds();
 void set_timeout_seconds(double seconds);
 
-// Which library reduces CUDA tensors: "mpi" (staged through host memory) or "nccl" (device
-// to device). DUEL_DIST_BACKEND=nccl asks for NCCL; built without it, that is an error naming
-// the CMake option. CPU tensors always go through MPI.
-const std::string& cuda_backend();
+// Which library reduces the gradients: DUEL_DIST_BACKEND=mpi|nccl|auto (unset or empty: auto).
+//   mpi   every gradient through MPI; CUDA gradients are staged through host memory.
+//   nccl  CUDA gradients through NCCL, device to device (dist/nccl.cpp). An error, stopping the
+//         job, when this duel was built without NCCL (-DDUEL_NCCL=ON needs the CUDA backend,
+//         MPI and NCCL), when no CUDA device is present, or when the gradients are not on a
+//         CUDA device (CPU, or the emulator's `sim`).
+//   auto  NCCL for gradients on a CUDA device when built with NCCL, MPI otherwise.
+// Broadcasts, synchronised batch norm and metrics always go through MPI.
+struct BackendChoice {
+  std::string backend;  // "mpi" or "nccl"; empty when `error` is set
+  std::string error;    // why the request cannot be met (empty if it can)
+};
+// The rule above as a pure function: `requested` is DUEL_DIST_BACKEND's value, `gradients`
+// where the gradients are, `nccl_built` built_with_nccl(), `cuda_devices` the CUDA devices
+// present (cuda::device_count()).
+BackendChoice select_backend(const std::string& requested, DeviceType gradients, bool nccl_built, int cuda_devices);
+// select_backend for this process (DUEL_DIST_BACKEND, this build, this machine); an error stops
+// the job through abort_job ("duel: rank R of N: DUEL_DIST_BACKEND=nccl: ...").
+std::string backend_for(DeviceType gradients);
+// backend_for(DeviceType::CUDA): what reduces CUDA tensors.
+std::string cuda_backend();
+// NCCL_VERSION_CODE of the loaded libnccl (e.g. 22809 for 2.28.9); 0 in a build without NCCL.
+int nccl_version();
 
 // ---- collectives (every rank calls them in the same order, with tensors of the same shapes) ----
 void barrier();

@@ -4,7 +4,9 @@
 // synchronised batch norm) against the single-process results. Under mpirun (built with MPI;
 // skipped otherwise): 2 ranks with batch 32 end with the parameters of 1 process with batch 64,
 // with synchronised batch norm too; a checkpoint of 2 ranks resumes on 1 and on 2; a rank that
-// is killed or hangs makes the job exit instead of waiting forever.
+// is killed or hangs makes the job exit instead of waiting forever. The choice of MPI or NCCL
+// (DUEL_DIST_BACKEND) and its errors; the NCCL code linked exactly when the build says so; with
+// 2 GPUs (skipped otherwise), 2 ranks reducing through NCCL match 1 process.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "data/idx.h"
 #include "dist/dist.h"
 #include "duel.h"
+#include "kernels/cuda/runtime.h"
 #include "nn/norm.h"
 #include "nn/optim.h"
 #include "tensor/serialize.h"
@@ -362,4 +365,150 @@ TEST_CASE("dist: a rank that hangs makes the others stop after DUEL_DIST_TIMEOUT
   CHECK(code != -1);
   CHECK(code != 0);
   CHECK(output.find("rank 0 of 2: no answer from the other ranks") != std::string::npos);
+}
+
+// ---------------------------------------------------------------- MPI or NCCL (DUEL_DIST_BACKEND)
+
+#ifndef DUEL_TEST_WITH_NCCL
+#define DUEL_TEST_WITH_NCCL 0  // set by CMakeLists.txt: whether this build was configured with NCCL
+#endif
+
+TEST_CASE("dist: DUEL_DIST_BACKEND picks NCCL for CUDA gradients only where built with NCCL and MPI otherwise", "[dist]") {
+  using DT = DeviceType;
+  auto pick = [](const std::string& req, DT where, bool built, int gpus) {
+    dist::BackendChoice c = dist::select_backend(req, where, built, gpus);
+    INFO("requested '" << req << "': error '" << c.error << "'");
+    CHECK(c.error.empty());
+    return c.backend;
+  };
+  // auto (also unset/empty): NCCL exactly for CUDA gradients, in a build with NCCL, with a GPU
+  for (const std::string req : {"", "auto"}) {
+    CHECK(pick(req, DT::CUDA, true, 2) == "nccl");
+    CHECK(pick(req, DT::CUDA, true, 1) == "nccl");
+    CHECK(pick(req, DT::CUDA, false, 2) == "mpi");
+    CHECK(pick(req, DT::CUDA, true, 0) == "mpi");
+    CHECK(pick(req, DT::CPU, true, 2) == "mpi");
+    CHECK(pick(req, DT::Sim, true, 2) == "mpi");
+    CHECK(pick(req, DT::CPU, false, 0) == "mpi");
+  }
+  // mpi: always MPI, wherever the gradients are
+  for (DT where : {DT::CPU, DT::Sim, DT::CUDA}) {
+    CHECK(pick("mpi", where, true, 2) == "mpi");
+    CHECK(pick("mpi", where, false, 0) == "mpi");
+  }
+  // nccl, where it can be honoured
+  CHECK(pick("nccl", DT::CUDA, true, 1) == "nccl");
+  // this process: what the build and the machine give for CUDA gradients (DUEL_DIST_BACKEND unset here)
+  if (!std::getenv("DUEL_DIST_BACKEND"))
+    CHECK(dist::cuda_backend() == (dist::built_with_nccl() && cuda::device_count() > 0 ? "nccl" : "mpi"));
+}
+
+TEST_CASE("dist: DUEL_DIST_BACKEND=nccl that this build or machine cannot honour is refused with what is missing",
+          "[dist]") {
+  using DT = DeviceType;
+  auto error = [](const std::string& req, DT where, bool built, int gpus) {
+    dist::BackendChoice c = dist::select_backend(req, where, built, gpus);
+    CHECK(c.backend.empty());
+    return c.error;
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    INFO("message: " << text);
+    INFO("expected to contain: " << part);
+    CHECK(text.find(part) != std::string::npos);
+  };
+  // built without NCCL: says so and names the CMake option, wherever the gradients are
+  for (DT where : {DT::CPU, DT::CUDA}) {
+    const std::string e = error("nccl", where, false, 2);
+    has(e, "DUEL_DIST_BACKEND=nccl: this duel was built without NCCL");
+    has(e, "-DDUEL_NCCL=ON");
+  }
+  // built with NCCL, no GPU
+  for (DT where : {DT::CPU, DT::CUDA}) has(error("nccl", where, true, 0), "DUEL_DIST_BACKEND=nccl: no CUDA device is present");
+  // built with NCCL, a GPU, but the gradients elsewhere
+  has(error("nccl", DT::CPU, true, 2), "DUEL_DIST_BACKEND=nccl: the gradients are on the cpu device");
+  has(error("nccl", DT::Sim, true, 2), "DUEL_DIST_BACKEND=nccl: the gradients are on the sim (emulator) device");
+  // not a backend
+  for (const std::string bad : {"NCCL", "gloo", "mpi "})
+    has(error(bad, DT::CUDA, true, 2), "DUEL_DIST_BACKEND must be mpi, nccl or auto, got '" + bad + "'");
+}
+
+TEST_CASE("dist: the NCCL code is compiled and linked exactly when the build is configured with NCCL", "[dist]") {
+  // DUEL_TEST_WITH_NCCL comes from CMake (DUEL_NCCL); built_with_nccl() from dist/dist.cpp's own
+  // compile definition; nccl_version() calls libnccl's ncclGetVersion (no GPU needed)
+  CHECK(dist::built_with_nccl() == (DUEL_TEST_WITH_NCCL != 0));
+  if (dist::built_with_nccl()) {
+#ifdef DUEL_TEST_NCCL_VERSION
+    CHECK(dist::nccl_version() == DUEL_TEST_NCCL_VERSION);  // the libnccl loaded is the one of nccl.h
+#endif
+    CHECK(dist::nccl_version() >= 20000);
+  } else {
+    CHECK(dist::nccl_version() == 0);
+  }
+}
+
+TEST_CASE("dist: under mpirun DUEL_DIST_BACKEND=nccl on a CPU run stops the job at once with the documented error",
+          "[dist][mpi]") {
+  REQUIRE_MPI();
+  const fs::path out = test::fresh_dir("dist", "nccl_refused");
+  const std::string args = " train gan --data 8gaussians --steps 4 --batch 16 --quiet --out " + out.string();
+  std::string reason;
+  if (!dist::built_with_nccl())
+    reason = "DUEL_DIST_BACKEND=nccl: this duel was built without NCCL";
+  else if (cuda::device_count() == 0)
+    reason = "DUEL_DIST_BACKEND=nccl: no CUDA device is present";
+  else
+    reason = "DUEL_DIST_BACKEND=nccl: the gradients are on the cpu device";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_shell("timeout 120 env " + mpirun(2, "DUEL_DIST_BACKEND=nccl") + args);
+  INFO(r.output);
+  CHECK(r.code != 0);
+  CHECK(r.code != 124);  // not by the timeout: the job stopped by itself
+  // the existing message style, from whichever rank printed first
+  const bool styled = r.output.find("duel: rank 0 of 2: " + reason) != std::string::npos ||
+                      r.output.find("duel: rank 1 of 2: " + reason) != std::string::npos;
+  CHECK(styled);
+  CHECK(!fs::exists(out / "checkpoint.duel"));  // no step was taken
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));
+  // a value that is no backend at all
+  auto bad = run_shell("timeout 120 env " + mpirun(2, "DUEL_DIST_BACKEND=gloo") + args);
+  INFO(bad.output);
+  CHECK(bad.code != 0);
+  CHECK(bad.output.find("of 2: DUEL_DIST_BACKEND must be mpi, nccl or auto, got 'gloo'") != std::string::npos);
+  // mpi and auto train on the CPU as before
+  for (const std::string b : {"mpi", "auto"}) {
+    fs::remove_all(out);
+    auto ok = run_shell(mpirun(2, "DUEL_DIST_BACKEND=" + b) + args);
+    INFO("DUEL_DIST_BACKEND=" << b << ": " << ok.output);
+    CHECK(ok.code == 0);
+    CHECK(checkpoint_step(out) == 4);
+  }
+  fs::remove_all(out);
+}
+
+TEST_CASE("dist: 2 ranks on 2 GPUs reducing through NCCL end with the parameters of 1 process with batch 64",
+          "[dist][mpi][nccl]") {
+  REQUIRE_MPI();
+  if (!dist::built_with_nccl()) SKIP_TEST("built without NCCL (-DDUEL_NCCL=ON needs the CUDA backend, MPI and NCCL)");
+  if (cuda::device_count() < 2)
+    SKIP_TEST("needs 2 CUDA devices (one per rank: NCCL refuses two ranks on one GPU), found "
+              << cuda::device_count() << (cuda::is_available() ? "" : ": " + cuda::unavailable_reason()));
+  const fs::path one = test::fresh_dir("dist", "nccl_one64"), two = test::fresh_dir("dist", "nccl_two32");
+  const std::string common =
+      " train gan --device cuda --data 8gaussians --steps 6 --seed 3 --quiet --sample-every 1000 ";
+  auto r1 = test::run_cli(common + "--batch 64 --out " + one.string());
+  INFO(r1.output);
+  REQUIRE(r1.code == 0);
+  auto r2 = run_shell(mpirun(2, "DUEL_DIST_BACKEND=nccl") + common + "--batch 32 --out " + two.string());
+  INFO(r2.output);
+  REQUIRE(r2.code == 0);
+  CHECK(checkpoint_step(two) == 6);
+  auto [diff, where] = max_difference(one, two, {"G.", "D.", "opt_G.", "opt_D."});
+  INFO("largest difference " << diff << " in " << where);
+  CHECK(diff < 1e-5);  // float32 sums in another order, on the GPU
+  // and through MPI (staged through the host) the same
+  const fs::path viampi = test::fresh_dir("dist", "nccl_mpi32");
+  auto r3 = run_shell(mpirun(2, "DUEL_DIST_BACKEND=mpi") + common + "--batch 32 --out " + viampi.string());
+  REQUIRE(r3.code == 0);
+  CHECK(max_difference(two, viampi, {"G.", "D."}).first < 1e-5);
+  for (auto* d : {&one, &two, &viampi}) fs::remove_all(*d);
 }
