@@ -134,16 +134,7 @@ std::string mpirun(int ranks, const std::string& env = "") {
          env + " " + kMpiexec + " -np " + std::to_string(ranks) + " --oversubscribe --bind-to none " + DUEL_CLI_PATH;
 }
 
-test::CliResult run_shell(const std::string& command) {
-  test::CliResult r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::run_shell;
 
 #define REQUIRE_MPI()                                                                            \
   do {                                                                                           \

@@ -16,9 +16,10 @@ struct CliResult {
   std::string output;  // stdout and stderr
 };
 
-inline CliResult run_cli(const std::string& args) {
+// Runs a shell command line, capturing its stdout and stderr and its exit code.
+inline CliResult run_shell(const std::string& command) {
   CliResult r;
-  FILE* p = ::popen((std::string(DUEL_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
   REQUIRE(p);
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
@@ -26,6 +27,8 @@ inline CliResult run_cli(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+inline CliResult run_cli(const std::string& args) { return run_shell(std::string(DUEL_CLI_PATH) + " " + args); }
 
 // <tmp>/duel_<prefix>_<name>_<pid>, emptied (not created: a test of a missing folder needs it absent).
 inline std::filesystem::path fresh_dir(const std::string& prefix, const std::string& name) {
