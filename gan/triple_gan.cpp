@@ -86,7 +86,8 @@ class TripleGan : public SemiSupervisedGan {
     Tensor y_g = randint(0, K, {m}, &noise).to(device);  // y ~ p(y), uniform
     Tensor fake = (*G)(with_one_hot(sample_noise(m, z_dim, noise, device), y_g, K));
     // ---- D: tell the data's pairs from C's and G's ----
-    Tensor p_c = softmax((*C)(x_unl), 1).detach();  // C's labels for the unlabelled images
+    Tensor logits_unl = (*C)(x_unl);                 // C's labels for the unlabelled images
+    Tensor p_c = softmax(logits_unl, 1).detach();
     Tensor s_lab = pick(pair_logits(x_lab), y_lab), s_c = pair_logits(x_unl), s_g = pick(pair_logits(fake.detach()), y_g);
     loss_D = mean(softplus(-s_lab))                          // -log D(x, y)
              + mean(sum(p_c * softplus(s_c), {1})) * alpha   // -E_{y ~ p_c} log(1 - D(x, y))
@@ -95,7 +96,6 @@ class TripleGan : public SemiSupervisedGan {
     loss_D.backward();
     opt_D->step();
     // ---- C: R_L, the adversarial term on its pairs, and R_P after the warm-up ----
-    Tensor logits_unl = (*C)(x_unl);
     Tensor d_c = softplus(-pair_logits(x_unl)).detach();  // -log D(x, y) for every y: C's cost of saying y
     loss_RL = cross_entropy((*C)(x_lab), y_lab);
     loss_C = loss_RL + mean(sum(softmax(logits_unl, 1) * d_c, {1})) * alpha;
