@@ -21,6 +21,10 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out) {
   const T* pb = static_cast<const T*>(b.raw_data());
   T* pc = out.data<T>();
   if (M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: zeros (and a and b may hold no storage: no pointer arithmetic on them)
+    std::fill(pc, pc + B * M * N, T(0));
+    return;
+  }
   // Threads only pay off from about a million multiply-adds. Many small products: one per thread.
   // One large product: gemm() splits the larger of M and N into one block per thread.
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
