@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
 #include "dist/dist.h"
 #include "tensor/serialize.h"
 #include "train/fit.h"
@@ -40,7 +39,7 @@ commands:
                                 per rank, rank 0 writes (docs/distributed.md)
   options [--markdown]          the options of every model
   sample <run-dir> [--n N] [--out FILE]
-                                draw N samples from a trained run into a PNG
+                                draw N samples from a trained run into a PNG (text models: a text file)
   eval <run-dir> [--n N] [--judge FILE] [--birthday [--batches B] [--s-max S] [--out FILE]]
                                 evaluate a trained run (FCD and classifier score for images, mode
                                 coverage for toy mixtures, greedy episodes for agents; the judge's
@@ -175,7 +174,7 @@ int cmd_sample(const std::vector<std::string>& args) {
   if (args.empty() || args[0].rfind("-", 0) == 0) usage_error("sample needs a run folder");
   const train::OptionTable table = {
       train::Option::integer("n", "", 64, 1, 100000, "number of samples"),
-      train::Option::text("out", "", "", "PNG file (default <run>/samples_cli.png)"),
+      train::Option::text("out", "", "", "output file (default <run>/samples_cli.png; .txt for text models)"),
   };
   train::Options opt;
   try {
@@ -188,11 +187,10 @@ int cmd_sample(const std::vector<std::string>& args) {
   if (!info.generator) usage_error("model '" + info.name + "' does not generate samples; try `duel eval " + args[0] + "`");
   std::unique_ptr<train::Model> model = train::load_trained_model(run);
   const int64_t n = opt.integer("n");
-  const std::string out = opt.text("out").empty() ? run.path("samples_cli.png") : opt.text("out");
+  const std::string out =
+      opt.text("out").empty() ? run.path("samples_cli" + model->sample_file_extension()) : opt.text("out");
   Generator gen(run.options().seed + 12345);
-  Tensor s = model->sample(n, gen);
-  if (s.dim() == 4) save_image_grid(out, s, 8, 2, 2);
-  else plot_scatter_with_contour(out, Tensor(), {{"generated", s, 0x2ca02c}}, {.x_min = -2, .x_max = 2, .y_min = -2, .y_max = 2});
+  model->write_samples(n, gen, out);
   std::printf("wrote %lld samples to %s\n", (long long)n, out.c_str());
   return 0;
 }

@@ -335,4 +335,69 @@ Tensor VbnGenerator::forward(const Tensor& z) {
   return (*net_)(z);
 }
 
+// ---------------------------------------------------------------- SkipRnn (Graves 2013)
+
+RnnState RnnState::detached() const {
+  RnnState s;
+  for (auto& t : h) s.h.push_back(t.detach());
+  for (auto& t : c) s.c.push_back(t.detach());
+  return s;
+}
+
+SkipRnn::SkipRnn(int64_t vocab, int64_t hidden, int64_t layers, bool lstm) : V(vocab), H(hidden), lstm(lstm) {
+  DUEL_CHECK(vocab >= 1 && hidden >= 1 && layers >= 1, "SkipRnn: vocabulary, hidden size and layers must be positive, got ",
+             vocab, ", ", hidden, " and ", layers);
+  for (int64_t n = 0; n < layers; ++n) {
+    const int64_t in = n == 0 ? V : V + H;  // x_t, and h^{n-1}_t above the first layer
+    const std::string name = "layer" + std::to_string(n);
+    if (lstm) cells.push_back(register_module(name, std::make_shared<nn::LSTMCell>(in, H)));
+    else cells.push_back(register_module(name, std::make_shared<nn::GRUCell>(in, H)));
+  }
+  out = register_module("output", std::make_shared<nn::Linear>(layers * H, V));
+}
+
+Tensor SkipRnn::forward(const Tensor& ids) {
+  RnnState s;
+  return run(ids, s);
+}
+
+Tensor SkipRnn::run(const Tensor& ids, RnnState& s) {
+  DUEL_CHECK(ids.dtype() == kInt64 && ids.dim() == 2 && ids.size(0) >= 1, "SkipRnn: expected int64 symbol ids [T, B], got ",
+             dtype_name(ids.dtype()), " ", shape_str(ids.sizes()));
+  const int64_t T = ids.size(0), B = ids.size(1), N = (int64_t)cells.size();
+  const TensorOptions opts(out->weight.dtype(), ids.device());
+  if (s.empty()) {
+    for (int64_t n = 0; n < N; ++n) {
+      s.h.push_back(zeros({B, H}, opts));
+      if (lstm) s.c.push_back(zeros({B, H}, opts));
+    }
+  }
+  DUEL_CHECK((int64_t)s.h.size() == N && (int64_t)s.c.size() == (lstm ? N : 0) && s.h[0].size(0) == B,
+             "SkipRnn: the state holds ", s.h.size(), " layers of batch ", s.h[0].size(0), "; expected ", N,
+             " layers of batch ", B);
+  Tensor x_all = one_hot(ids, V, opts.dtype);  // [T, B, V]
+  std::vector<Tensor> tops;                    // [h^1_t, ..., h^N_t] for every t
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor x = x_all.select(0, t);
+    std::vector<Tensor> hs;
+    for (int64_t n = 0; n < N; ++n) {
+      Tensor in = n == 0 ? x : cat({x, hs.back()}, 1);
+      if (lstm) {
+        auto [h, c] = (*std::static_pointer_cast<nn::LSTMCell>(cells[n]))(in, {s.h[n], s.c[n]});
+        s.h[n] = h, s.c[n] = c;
+      } else {
+        s.h[n] = (*std::static_pointer_cast<nn::GRUCell>(cells[n]))(in, s.h[n]);
+      }
+      hs.push_back(s.h[n]);
+    }
+    tops.push_back(N == 1 ? hs[0] : cat(hs, 1));
+  }
+  return (*out)(stack(tops, 0));  // y_t = b_y + sum_n W_{h^n y} h^n_t
+}
+
+std::string SkipRnn::extra_repr() const {
+  return "vocab=" + std::to_string(V) + ", hidden=" + std::to_string(H) + ", layers=" + std::to_string(cells.size()) +
+         (lstm ? ", cell=LSTM" : ", cell=GRU");
+}
+
 }  // namespace duel::gan

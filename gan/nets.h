@@ -12,6 +12,8 @@
 //   MinibatchDiscrimination  Salimans et al.: features of how close a sample is to the rest of its batch
 //   VirtualBatchNorm2d       Salimans et al.: batch norm with the statistics of a fixed reference batch
 //   VbnGenerator             the DCGAN generator with virtual batch norm and its reference batch
+//   SkipRnn                  Graves 2013: stacked LSTM/GRU layers with skip connections from the
+//                            input to every layer and from every layer to the output (char-rnn)
 #pragma once
 #include <memory>
 
@@ -169,6 +171,36 @@ class VbnGenerator : public nn::Module {
   std::shared_ptr<nn::Sequential> net_;
   std::vector<VirtualBatchNorm2d*> vbn_;
   Tensor z_ref_;
+};
+
+// The recurrent state of a SkipRnn: h^n (and c^n for LSTM) of every layer, [B, H] each;
+// empty = zeros.
+struct RnnState {
+  std::vector<Tensor> h, c;
+  bool empty() const { return h.empty(); }
+  RnnState detached() const;  // the same values without history (truncated BPTT)
+};
+
+// Graves 2013, equations 1-5: N recurrent layers over one-hot symbols x_t; every layer sees x_t
+// and, above the first, the layer below at the same step; the output sees every layer:
+//   h^1_t = H(W_{i h^1} x_t + W_{h^1 h^1} h^1_{t-1} + b^1)
+//   h^n_t = H(W_{i h^n} x_t + W_{h^{n-1} h^n} h^{n-1}_t + W_{h^n h^n} h^n_{t-1} + b^n)
+//   y_t   = b_y + sum_n W_{h^n y} h^n_t        (the logits of Pr(x_{t+1} | x_{1..t}))
+// H is an LSTM cell (lstm) or a GRU cell. Submodules: layer0 .. layer{N-1} (nn::LSTMCell or
+// nn::GRUCell; layer n > 0 takes [x_t, h^{n-1}_t]) and output (nn::Linear(N H, V)).
+class SkipRnn : public nn::Module {
+ public:
+  SkipRnn(int64_t vocab, int64_t hidden, int64_t layers, bool lstm);
+  Tensor forward(const Tensor& ids) override;  // from the zero state
+  // ids int64 [T, B] from state `s` (empty: zeros): the logits y_{1..T}, [T, B, V]; `s` becomes
+  // the state after x_T, so that consecutive calls continue one sequence.
+  Tensor run(const Tensor& ids, RnnState& s);
+  std::string extra_repr() const override;
+
+  int64_t V, H;
+  bool lstm;
+  std::vector<std::shared_ptr<nn::Module>> cells;
+  std::shared_ptr<nn::Linear> out;
 };
 
 }  // namespace duel::gan

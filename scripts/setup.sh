@@ -4,7 +4,7 @@
 #      DUEL_CMAKE_ARGS (extra cmake configure args, e.g. "-DDUEL_CUDA=OFF").
 set -euo pipefail
 
-APT_PACKAGES="cmake g++ make libeigen3-dev catch2 libboost-context-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch libtorch-dev libopenblas0-pthread python3-numpy openmpi-bin libopenmpi-dev"
+APT_PACKAGES="cmake g++ make libeigen3-dev catch2 libboost-context-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch libtorch-dev libopenblas0-pthread python3-numpy openmpi-bin libopenmpi-dev bible-kjv"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

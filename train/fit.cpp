@@ -5,6 +5,7 @@
 #include <ctime>
 #include <cstdio>
 
+#include "data/image.h"
 #include "dist/dist.h"
 #include "nn/norm.h"
 #include "train/progress.h"
@@ -285,5 +286,11 @@ std::unique_ptr<Model> load_trained_model(Run& run, Options* options_out) {
 }
 
 Tensor Model::sample(int64_t, Generator&) { DUEL_FAIL("this model does not generate samples"); }
+
+void Model::write_samples(int64_t n, Generator& gen, const std::string& path) {
+  Tensor s = sample(n, gen);
+  if (s.dim() == 4) save_image_grid(path, s, 8, 2, 2);
+  else plot_scatter_with_contour(path, Tensor(), {{"generated", s, 0x2ca02c}}, {.x_min = -2, .x_max = 2, .y_min = -2, .y_max = 2});
+}
 
 }  // namespace duel::train

@@ -60,6 +60,11 @@ class Model {
   // ---- for `duel sample` and `duel eval` (the state is loaded from the run's checkpoint) ----
   // n samples: images [n, C, H, W] or points [n, 2]. Models that generate nothing throw.
   virtual Tensor sample(int64_t n, Generator& gen);
+  // `duel sample`: writes n samples to `path`, by default as a picture (an image grid of
+  // sample(), or a scatter of 2-D points); text models write text. The file's extension when
+  // the user names none: sample_file_extension().
+  virtual void write_samples(int64_t n, Generator& gen, const std::string& path);
+  virtual std::string sample_file_extension() const { return ".png"; }
   // Prints the model's evaluation of a trained run.
   virtual void evaluate(Run& run, const EvalRequest& request) = 0;
 };

@@ -42,7 +42,7 @@ const std::vector<ModelInfo>& models() {
   static const std::vector<ModelInfo> all = [] {
     std::vector<ModelInfo> v;
     // in the survey's order; the judge (not a survey model) last
-    for (ModelInfo (*entry)() : {gan::vae_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::lsgan_qi_model,
+    for (ModelInfo (*entry)() : {gan::vae_model, gan::char_rnn_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::lsgan_qi_model,
                                  gan::ebgan_model, gan::began_model, gan::dcgan_model, gan::acgan_model,
                                  gan::infogan_model, gan::ssl_baseline_model, gan::sgan_model,
                                  gan::improved_gan_model, gan::triple_gan_model, gan::bad_gan_model, rl::dqn_model, gan::judge_model})

@@ -86,7 +86,10 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train gan --no-resume=1", "gan: --no-resume takes no value"},
       {"train gan --steps 5 --steps 6", "gan: --steps is given twice"},
       {"train gan foo", "gan: unexpected argument 'foo' (options look like --name value)"},
-      {"train gann", "unknown model 'gann'; available: vae, gan,"},
+      {"train char-rnn --cell lstn", "char-rnn: --cell expects one of lstm, gru, got 'lstn'"},
+      {"train char-rnn --bptt 0", "char-rnn: --bptt expects an integer in [1, 10000], got '0'"},
+      {"train char-rnn --clip -1", "char-rnn: --clip expects a finite number in [0, 1000000], got '-1'"},
+      {"train gann", "unknown model 'gann'; available: vae, char-rnn, gan,"},
   };
   for (const Case& c : cases) {
     INFO("duel " << c.args);
