@@ -90,6 +90,23 @@ struct EwSpec {
   int64_t rows, cols;
 };
 
+// A multi-layer LSTM or GRU over a sequence (nn::LSTM / nn::GRU against torch::nn::LSTM /
+// torch::nn::GRU, the same gate layout): x [T, batch, input] -> [T, batch, hidden], zero
+// initial state. Forward only (no graph), or forward + backward of every weight and x.
+struct RnnSpec {
+  bool lstm;
+  int64_t T, batch, input, hidden, layers;
+  bool backward;
+  // Multiply-adds x 2 of the forward's GEMMs (the gates' input and recurrent products);
+  // backward costs twice that.
+  double flops() const {
+    const int64_t gates = lstm ? 4 : 3;
+    double f = 0;
+    for (int64_t l = 0; l < layers; ++l) f += 2.0 * T * batch * gates * hidden * ((l == 0 ? input : hidden) + hidden);
+    return backward ? 3 * f : f;
+  }
+};
+
 // Whole training steps, the inner loops of the models, built the same way in
 // both libraries (same layers, initial weights aside, same optimizer settings).
 enum class StepKind {
@@ -116,6 +133,7 @@ Prepared duel_linear(const LinearSpec& s);  // forward + backward
 Prepared duel_conv(const ConvSpec& s, ConvPass pass);
 Prepared duel_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
 Prepared duel_elementwise(const EwSpec& s);
+Prepared duel_rnn(const RnnSpec& s);
 Prepared duel_step(const StepSpec& s);
 // `steps` environment steps of game `env` with uniformly random actions, reading each
 // observation as training does; resets when an episode ends. duel only.
@@ -130,6 +148,7 @@ Prepared torch_linear(const LinearSpec& s);
 Prepared torch_conv(const ConvSpec& s, ConvPass pass);
 Prepared torch_batch_norm(const BatchNormSpec& s, BatchNormPass pass);
 Prepared torch_elementwise(const EwSpec& s);
+Prepared torch_rnn(const RnnSpec& s);
 Prepared torch_step(const StepSpec& s);
 #endif
 

@@ -211,6 +211,31 @@ Prepared duel_elementwise(const EwSpec& s) {
   return p;
 }
 
+// ---- recurrent layers (nn/rnn.h) ----
+
+Prepared duel_rnn(const RnnSpec& s) {
+  const duel::nn::RNNOptions o{.num_layers = s.layers};
+  std::shared_ptr<duel::nn::Module> m;
+  if (s.lstm) m = std::make_shared<duel::nn::LSTM>(s.input, s.hidden, o);
+  else m = std::make_shared<duel::nn::GRU>(s.input, s.hidden, o);
+  Tensor x = s.backward ? leaf({s.T, s.batch, s.input}) : randn({s.T, s.batch, s.input});
+  Tensor gy = randn({s.T, s.batch, s.hidden});
+  Prepared p;
+  p.out_shape = {s.T, s.batch, s.hidden};
+  p.run = [m, x, gy, s] {
+    if (!s.backward) {
+      duel::NoGradGuard ng;
+      Tensor y = (*m)(x);
+      return;
+    }
+    m->zero_grad();
+    x.zero_grad();
+    Tensor y = (*m)(x);
+    y.backward(gy);
+  };
+  return p;
+}
+
 // ---- whole training steps: the loops of gan/dcgan.cpp, gan/wgan_gp.cpp and rl/dqn.cpp ----
 
 namespace {

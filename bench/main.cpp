@@ -457,6 +457,17 @@ std::vector<Row> make_rows() {
         TORCH_BODY(torch_elementwise(s)));
   }
 
+  // ---- recurrent layers: the char-rnn's first layer (gan/char_rnn.cpp: T 100, batch 32, 128
+  // units, 63 one-hot inputs = the KJV's symbols), two wider stacks, and a GRU ----
+  for (RnnSpec s : {RnnSpec{true, 100, 32, 63, 128, 1, false}, RnnSpec{true, 100, 32, 63, 128, 1, true},
+                    RnnSpec{true, 100, 32, 256, 256, 2, true}, RnnSpec{true, 50, 64, 512, 512, 1, true},
+                    RnnSpec{false, 100, 32, 63, 128, 1, true}}) {
+    std::string shape = dims({s.T, s.batch, s.input}) + " h" + std::to_string(s.hidden);
+    if (s.layers > 1) shape += " x" + std::to_string(s.layers) + " layers";
+    add(std::string(s.lstm ? "lstm" : "gru") + (s.backward ? " fwd+bwd" : " fwd"), shape, Unit::Flops, s.flops(),
+        [=] { return duel_rnn(s); }, TORCH_BODY(torch_rnn(s)));
+  }
+
   // ---- whole training steps (the models' inner loops) and environment steps ----
   const struct {
     StepKind kind;

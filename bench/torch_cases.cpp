@@ -240,6 +240,33 @@ using AdamO = torch::optim::AdamOptions;
 
 }  // namespace
 
+Prepared torch_rnn(const RnnSpec& s) {
+  torch::nn::AnyModule m;
+  if (s.lstm) m = torch::nn::AnyModule(torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden).num_layers(s.layers)));
+  else m = torch::nn::AnyModule(torch::nn::GRU(torch::nn::GRUOptions(s.input, s.hidden).num_layers(s.layers)));
+  Tensor x = s.backward ? leaf({s.T, s.batch, s.input}) : randn({s.T, s.batch, s.input});
+  Tensor gy = randn({s.T, s.batch, s.hidden});
+  std::vector<Tensor> params = m.ptr()->parameters();
+  Prepared p;
+  p.out_shape = {s.T, s.batch, s.hidden};
+  p.run = [m, x, gy, s, params]() mutable {
+    auto output = [&]() -> Tensor {
+      if (s.lstm) return std::get<0>(m.get<torch::nn::LSTM>()->forward(x));
+      return std::get<0>(m.get<torch::nn::GRU>()->forward(x));
+    };
+    if (!s.backward) {
+      torch::NoGradGuard no_grad;
+      Tensor y = output();
+      return;
+    }
+    for (auto& w : params) drop_grad(w);
+    drop_grad(x);
+    Tensor y = output();
+    y.backward(gy);
+  };
+  return p;
+}
+
 Prepared torch_step(const StepSpec& s) {
   Prepared p;
   switch (s.kind) {
