@@ -23,6 +23,7 @@ BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- 
 BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -->", "<!-- birthday-table: end -->"
 CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
 SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
+TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -85,6 +86,11 @@ def record(name):
     m = re.search(r"^accuracy\s+([-\d.]+)\s+\(error", ev, re.M)
     if m:
         out["code_acc"] = 100 * float(m.group(1))
+    # text models: bits per character on the held-out splits
+    for split, key in (("validation", "val_bpc"), ("test", "test_bpc")):
+        m = re.search(rf"^{split}\s+([\d.]+) bpc", ev, re.M)
+        if m:
+            out[key] = float(m.group(1))
     m = re.search(r"step (\d+),", ev)
     if m:
         out["eval_step"] = m.group(1)
@@ -205,6 +211,34 @@ def ssl_table():
     return "\n".join(rows) + "\n"
 
 
+TEXT_MODELS = ["char-rnn"]
+TEXT_SETTINGS = ["cell", "layers", "hidden", "bptt", "batch", "lr", "clip"]
+
+
+def text_table():
+    """Bits per character of every text-model run on the held-out splits, seeds grouped."""
+    groups = {}
+    for n in recorded(False):
+        r = record(n)
+        model = r["config"].get("model", "")
+        if model not in TEXT_MODELS or "test_bpc" not in r:
+            continue
+        settings = ", ".join(f"{k} {r['config'][k]}" for k in TEXT_SETTINGS if k in r["config"])
+        steps = r.get("eval_step", r["config"].get("steps", ""))
+        groups.setdefault((model, r["config"].get("data", ""), settings, steps), []).append(r)
+    if not groups:
+        return ""
+    rows = ["| model | corpus | settings | iterations | validation bpc | test bpc | CPU min | runs |",
+            "|---|---|---|---|---|---|---|---|"]
+    for key in sorted(groups):
+        model, data, settings, steps = key
+        rs = sorted(groups[key], key=lambda r: r["name"])
+        rows.append(f"| `{model}` | {data} | {settings} | {steps} | {fmt([r['val_bpc'] for r in rs], 3)} | "
+                    f"{fmt([r['test_bpc'] for r in rs], 3)} | {fmt([r.get('cpu_min') for r in rs])} | "
+                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def birthday_table():
     """Every record with a birthday.txt: p(duplicate) per batch size s and the support estimate."""
     names = sorted(n for n in os.listdir(RUNS) if os.path.isfile(os.path.join(RUNS, n, "birthday.txt")))
@@ -236,6 +270,8 @@ def table():
     groups = {}
     for n in names:
         r = record(n)
+        if r["config"].get("model", "") in TEXT_MODELS:
+            continue  # text_table()
         # runs that differ only in their seed (or, semi-supervised, in their labelled subset) are one group
         key = tuple(sorted((k, v) for k, v in r["config"].items() if k not in ("seed", "subset-seed", "log-every",
                                                                                 "sample-every", "checkpoint-every",
@@ -306,13 +342,15 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table())
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" +
+                         text_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
     text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
     text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
     text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
+    text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")
