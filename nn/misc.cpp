@@ -18,8 +18,10 @@ std::string fmt(double v) {
 }
 }  // namespace
 
-Dropout::Dropout(double p) : p(p) { DUEL_CHECK(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got ", p); }
-Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, training_); }
+Dropout::Dropout(double p, Generator* gen) : p(p), gen(gen) {
+  DUEL_CHECK(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got ", p);
+}
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, training_, gen); }
 std::string Dropout::extra_repr() const { return "p=" + fmt(p); }
 
 Embedding::Embedding(int64_t n, int64_t d, Generator* gen) : num_embeddings(n), embedding_dim(d) {

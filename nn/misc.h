@@ -8,14 +8,15 @@
 namespace duel::nn {
 
 // Inverted dropout: in training, zeroes each element with probability p and
-// scales the rest by 1 / (1 - p); the identity in eval mode. Draws from the
-// default generator.
+// scales the rest by 1 / (1 - p); the identity in eval mode. Draws from `gen`, or from the
+// default generator when it is null (a model that checkpoints its random state passes its own).
 class Dropout : public Module {
  public:
-  explicit Dropout(double p = 0.5);
+  explicit Dropout(double p = 0.5, Generator* gen = nullptr);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   double p;
+  Generator* gen;
 };
 
 // A lookup table: int64 indices of any shape -> [..., embedding_dim].

@@ -24,6 +24,7 @@ BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -
 CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
 SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
 TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
+SEQ_BEGIN, SEQ_END = "<!-- seqgan-table: begin (scripts/zoo_table.py --update) -->", "<!-- seqgan-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -86,6 +87,11 @@ def record(name):
     m = re.search(r"^accuracy\s+([-\d.]+)\s+\(error", ev, re.M)
     if m:
         out["code_acc"] = 100 * float(m.group(1))
+    # SeqGAN: NLL-oracle of 10000 samples of G, and the curve logged at the snapshots
+    m = re.search(r"^NLL-oracle\s+([\d.]+)", ev, re.M)
+    if m:
+        out["nll_oracle"] = float(m.group(1))
+        out["nll_curve"] = {r["step"]: r["nll_oracle"] for r in metrics if "nll_oracle" in r}
     # text models: bits per character on the held-out splits
     for split, key in (("validation", "val_bpc"), ("test", "test_bpc")):
         m = re.search(rf"^{split}\s+([\d.]+) bpc", ev, re.M)
@@ -211,7 +217,31 @@ def ssl_table():
     return "\n".join(rows) + "\n"
 
 
-TEXT_MODELS = ["char-rnn"]
+TEXT_MODELS = ["char-rnn", "seqgan"]
+
+
+def seqgan_table():
+    """NLL-oracle of each SeqGAN arm: after pre-training (the snapshot at the end of it) and at
+    the end, seeds grouped; the same seed means the same oracle and pre-training in both arms."""
+    groups = {}
+    for n in recorded(False):
+        r = record(n)
+        if r["config"].get("model") != "seqgan" or "nll_oracle" not in r:
+            continue
+        c = r["config"]
+        pre = int(c.get("pretrain-g", 0)) + int(c.get("pretrain-d", 0))
+        r["nll_pre"] = r["nll_curve"].get(pre)
+        groups.setdefault((c.get("mode", ""), c.get("steps", "")), []).append(r)
+    if not groups:
+        return ""
+    rows = ["| arm | steps (pre-training + adversarial or MLE) | NLL-oracle after pre-training (2000 samples) | "
+            "NLL-oracle at the end (10000 samples) | CPU min | runs |", "|---|---|---|---|---|---|"]
+    for (mode, steps) in sorted(groups):
+        rs = sorted(groups[(mode, steps)], key=lambda r: r["name"])
+        rows.append(f"| `--mode {mode}` | {steps} | {fmt([r.get('nll_pre') for r in rs], 3)} | "
+                    f"{fmt([r['nll_oracle'] for r in rs], 3)} | {fmt([r.get('cpu_min') for r in rs])} | "
+                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    return "\n".join(rows) + "\n"
 TEXT_SETTINGS = ["cell", "layers", "hidden", "bptt", "batch", "lr", "clip"]
 
 
@@ -221,15 +251,22 @@ def text_table():
     for n in recorded(False):
         r = record(n)
         model = r["config"].get("model", "")
-        if model not in TEXT_MODELS or "test_bpc" not in r:
+        if model != "char-rnn" or "test_bpc" not in r:
             continue
         settings = ", ".join(f"{k} {r['config'][k]}" for k in TEXT_SETTINGS if k in r["config"])
         steps = r.get("eval_step", r["config"].get("steps", ""))
         groups.setdefault((model, r["config"].get("data", ""), settings, steps), []).append(r)
-    if not groups:
-        return ""
     rows = ["| model | corpus | settings | iterations | validation bpc | test bpc | CPU min | runs |",
             "|---|---|---|---|---|---|---|---|"]
+    # the baseline: the n-gram model of scripts/ngram_bpc.py with the best validation bpc
+    ngram = os.path.join(RUNS, "ngram-kjv", "output.txt")
+    if os.path.isfile(ngram):
+        best = min(((float(m.group(2)), float(m.group(3)), m.group(1)) for m in
+                    re.finditer(r"^\s*(\d+)-gram \(context \d+\)\s+([\d.]+)\s+([\d.]+)", read(ngram), re.M)),
+                   default=None)
+        if best:
+            rows.append(f"| {best[2]}-gram, Witten-Bell (baseline) | kjv | the best order on validation |  | "
+                        f"{best[0]:.3f} | {best[1]:.3f} |  | [ngram-kjv](runs/ngram-kjv/output.txt) |")
     for key in sorted(groups):
         model, data, settings, steps = key
         rs = sorted(groups[key], key=lambda r: r["name"])
@@ -343,7 +380,7 @@ def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
         sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" +
-                         text_table())
+                         text_table() + "\n" + seqgan_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
@@ -351,6 +388,7 @@ def main():
     text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
     text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
     text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
+    text = replace_between(text, SEQ_BEGIN, SEQ_END, seqgan_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")

@@ -8,6 +8,8 @@
 
 namespace duel {
 
+class Generator;
+
 struct Conv2dOptions {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};
@@ -60,7 +62,7 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& b
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 // Inverted dropout: in training, zeroes with probability p and scales by 1/(1-p).
-Tensor dropout(const Tensor& x, double p, bool training);
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);  // gen: the mask's stream (default generator if null)
 // weight [num_embeddings, dim], indices int64 of any shape -> [..., dim]
 Tensor embedding(const Tensor& indices, const Tensor& weight);
 
