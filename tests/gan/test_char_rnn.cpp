@@ -1,7 +1,6 @@
 // The character-level RNN of Graves 2013 (gan/char_rnn.cpp): the network's shape (skip
 // connections, gradients), that it learns, and that truncated BPTT carries the state between
 // segments.
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -12,34 +11,18 @@
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
-#include "train/report.h"
+#include "tests/train/run_files.h"
 
 using namespace duel;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    dir = fs::temp_directory_path() / ("duel_char_rnn_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
 
 // The last value of `key` in a run's metrics.jsonl.
 double last_metric(const fs::path& run, const std::string& key) {
-  std::ifstream in(run / "metrics.jsonl");
-  double v = NAN;
-  const std::string k = "\"" + key + "\": ";
-  for (std::string line; std::getline(in, line);)
-    if (size_t i = line.find(k); i != std::string::npos) v = std::stod(line.substr(i + k.size()));
-  return v;
+  std::vector<double> v = test::metric_series(run, key);
+  return v.empty() ? NAN : v.back();
 }
 
 Tensor tensor_ending(const Checkpoint& c, const std::string& suffix) {
@@ -68,7 +51,7 @@ train::RunOptions char_run(const fs::path& corpus, const fs::path& out, int64_t 
 }  // namespace
 
 TEST_CASE("char-rnn: Graves's skip connections, and it learns a periodic text", "[train][char-rnn]") {
-  TempDir tmp;
+  test::TempDir tmp("duel_char_rnn");
   const fs::path corpus = tmp.dir / "cat.txt";
   {
     std::ofstream f(corpus);

@@ -1,41 +1,19 @@
 // SeqGAN's synthetic experiment (gan/seqgan.cpp): the MLE pre-training that both arms start
 // from learns the oracle, and the two arms (seqgan, mle) start from the same generator.
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
+#include "tests/train/run_files.h"
 
 using namespace duel;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    dir = fs::temp_directory_path() / ("duel_seqgan_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
-
-std::vector<double> metric_series(const fs::path& run, const std::string& key) {
-  std::ifstream in(run / "metrics.jsonl");
-  std::vector<double> v;
-  const std::string k = "\"" + key + "\": ";
-  for (std::string line; std::getline(in, line);)
-    if (size_t i = line.find(k); i != std::string::npos) v.push_back(std::stod(line.substr(i + k.size())));
-  return v;
-}
 
 train::RunOptions seqgan_run(const fs::path& out, int64_t steps, const std::string& mode, int64_t pretrain_g) {
   train::RunOptions o;
@@ -57,17 +35,17 @@ train::RunOptions seqgan_run(const fs::path& out, int64_t steps, const std::stri
 }  // namespace
 
 TEST_CASE("seqgan: MLE pre-training brings G's samples toward the oracle (NLL-oracle falls)", "[train][seqgan]") {
-  TempDir tmp;
+  test::TempDir tmp("duel_seqgan");
   train::Run r(seqgan_run(tmp.dir / "pre", 12, "seqgan", 12));
   REQUIRE(train::fit(r).completed);
-  std::vector<double> nll = metric_series(tmp.dir / "pre", "nll_oracle");
+  std::vector<double> nll = test::metric_series(tmp.dir / "pre", "nll_oracle");
   REQUIRE(nll.size() == 12);
   INFO("NLL-oracle after the first and the last epoch: " << nll.front() << ", " << nll.back());
   CHECK(nll.back() < nll.front() - 0.2);
 }
 
 TEST_CASE("seqgan: both arms start the adversarial phase from the same pre-trained generator", "[train][seqgan]") {
-  TempDir tmp;
+  test::TempDir tmp("duel_seqgan");
   for (const char* mode : {"seqgan", "mle"}) {
     train::Run r(seqgan_run(tmp.dir / mode, 3, mode, 2));  // 2 G epochs, 1 D round: pre-training only
     REQUIRE(train::fit(r).completed);
