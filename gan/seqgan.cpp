@@ -209,10 +209,8 @@ class SeqGan : public train::Model {
 
   void step(int64_t step) override {
     if (step < pre_g) return mle_epoch();
-    if (step < pre_g + pre_d) {
-      if (step == pre_g) copy_params(*G, *beta, 0.0);  // beta <- theta at the end of pre-training
-      return d_round();
-    }
+    if (step == pre_g) copy_params(*G, *beta, 0.0);  // beta <- theta: G's pre-training is over
+    if (step < pre_g + pre_d) return d_round();
     if (mle_mode) return mle_batch();
     policy_gradient_step();
     copy_params(*G, *beta, beta_rate);  // beta <- 0.8 beta + 0.2 theta
