@@ -12,6 +12,7 @@
 //   duel report <run-dir>... --out FILE.html   one self-contained HTML page comparing runs
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -85,12 +86,14 @@ int cmd_list(const std::vector<std::string>& args) {
       std::printf("| `%s` | %s | %s | %s |\n", m.name.c_str(), m.section.c_str(), m.paper.c_str(), m.summary.c_str());
     return 0;
   }
-  std::printf("%-8s %-8s %s\n", "model", "section", "paper");
-  for (auto& m : train::models()) std::printf("%-8s %-8s %s\n", m.name.c_str(), m.section.c_str(), m.paper.c_str());
+  int w = 5;  // the widest model name sets the first column
+  for (auto& m : train::models()) w = std::max(w, (int)m.name.size());
+  std::printf("%-*s %-8s %s\n", w, "model", "section", "paper");
+  for (auto& m : train::models()) std::printf("%-*s %-8s %s\n", w, m.name.c_str(), m.section.c_str(), m.paper.c_str());
   std::printf("\n");
-  for (auto& m : train::models()) std::printf("  %-8s %s\n", m.name.c_str(), m.summary.c_str());
-  std::printf("\n`duel train <model> --help` lists a model's options. The survey's other models (docs/models.md)\n"
-              "are not implemented yet.\n");
+  for (auto& m : train::models()) std::printf("  %-*s %s\n", w, m.name.c_str(), m.summary.c_str());
+  std::printf("\n`duel train <model> --help` lists a model's options. The survey's models not listed here\n"
+              "(docs/models.md) are not implemented yet.\n");
   return 0;
 }
 
