@@ -25,9 +25,9 @@
 // pre-training, bit for bit).
 //
 // Scaled to a CPU budget (the paper's values in brackets): G pre-training 15 epochs [80-120];
-// D pre-training 5 rounds of 1 epoch on 512 + 512 sequences [50 rounds of 3 epochs on
-// 10,000 + 10,000]; 100 adversarial steps [200], each with 1 D round of 1 epoch on 512 + 512
-// [5 rounds of 3 epochs on 10,000 + 10,000]; D's CNN with 16 filters per width for the widths
+// D pre-training 20 rounds of 3 epochs on 1000 + 1000 sequences [50 rounds of 3 epochs on
+// 10,000 + 10,000]; 100 adversarial steps [200], each with 1 D round of 3 epochs on 1000 +
+// 1000 [5 rounds of 3 epochs on 10,000 + 10,000]; D's CNN with 16 filters per width for the widths
 // {1,2,3,4,5,6,7,8,9,10,15,20} [100-200 per width], the highway layer and dropout 0.25 kept,
 // without the L2 penalty. G, the oracle, the 16 roll-outs, batch 64 and the learning rates
 // are the paper's.
@@ -167,6 +167,7 @@ class SeqGan : public train::Model {
         pre_d(o.integer("pretrain-d")),
         rollouts(o.integer("rollouts")),
         d_samples(o.integer("d-samples")),
+        d_epochs(o.integer("d-epochs")),
         eval_samples(o.integer("eval-samples")),
         beta_rate(o.real("rollout-update")),
         mle_mode(o.text("mode") == "mle"),
@@ -284,23 +285,25 @@ class SeqGan : public train::Model {
     loss_G = loss.item();
   }
 
-  // D on d_samples sequences of S and as many of G, one epoch, eq. 5.
+  // D on d_samples sequences of S and as many fresh ones of G, d_epochs epochs, eq. 5.
   void d_round() {
     D->train();
     Tensor pos = index_select(S, 0, randint(0, S.size(0), {d_samples}, &data_gen));
     Tensor neg = G->sample(d_samples, T, sampler);
     Tensor x = cat({pos, neg}, 0);
     Tensor y = cat({ones({d_samples}), zeros({d_samples})}, 0);
-    Tensor perm = randperm(2 * d_samples, &data_gen);
     double total = 0;
     int64_t batches = 0;
-    for (int64_t i = 0; i + B <= 2 * d_samples; i += B, ++batches) {
-      Tensor idx = perm.narrow(0, i, B);
-      Tensor loss = binary_cross_entropy_with_logits((*D)(index_select(x, 0, idx)), index_select(y, 0, idx));
-      opt_D->zero_grad();
-      loss.backward();
-      opt_D->step();
-      total += loss.item();
+    for (int64_t e = 0; e < d_epochs; ++e) {
+      Tensor perm = randperm(2 * d_samples, &data_gen);
+      for (int64_t i = 0; i + B <= 2 * d_samples; i += B, ++batches) {
+        Tensor idx = perm.narrow(0, i, B);
+        Tensor loss = binary_cross_entropy_with_logits((*D)(index_select(x, 0, idx)), index_select(y, 0, idx));
+        opt_D->zero_grad();
+        loss.backward();
+        opt_D->step();
+        total += loss.item();
+      }
     }
     loss_D = total / std::max<int64_t>(1, batches);
   }
@@ -333,7 +336,7 @@ class SeqGan : public train::Model {
   }
 
   uint64_t seed;
-  int64_t V, T, B, pre_g, pre_d, rollouts, d_samples, eval_samples;
+  int64_t V, T, B, pre_g, pre_d, rollouts, d_samples, d_epochs, eval_samples;
   double beta_rate;
   bool mle_mode;
   Generator sampler, data_gen, dropout_gen;
@@ -352,7 +355,7 @@ train::ModelInfo seqgan_model() {
   info.section = "5.5";
   info.paper = "Yu et al. 2017, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient";
   info.summary = "oracle-LSTM experiment: MLE pre-training, then policy gradient with MC roll-outs and a CNN D; NLL-oracle";
-  info.defaults = {.steps = 120, .log_every = 5, .sample_every = 10, .checkpoint_every = 5};
+  info.defaults = {.steps = 135, .log_every = 5, .sample_every = 10, .checkpoint_every = 5};
   info.options = {
       train::Option::choice("mode", "", "seqgan", {"seqgan", "mle"},
                             "after pre-training: adversarial steps, or the baseline's continued MLE steps"),
@@ -363,10 +366,11 @@ train::ModelInfo seqgan_model() {
       train::Option::integer("oracle-samples", "|S|", 10000, 1, 10000000, "the oracle's samples: the training set"),
       train::Option::integer("batch", "", 64, 1, 65536, "batch size"),
       train::Option::integer("pretrain-g", "", 15, 0, 100000, "steps of G pre-training, one MLE epoch on S each"),
-      train::Option::integer("pretrain-d", "", 5, 0, 100000, "steps of D pre-training, one round each"),
+      train::Option::integer("pretrain-d", "", 20, 0, 100000, "steps of D pre-training, one round each"),
       train::Option::integer("rollouts", "N", 16, 1, 1024, "Monte-Carlo roll-outs per prefix"),
       train::Option::real("rollout-update", "", 0.8, 0, 1, "beta <- r beta + (1 - r) theta after each G step"),
-      train::Option::integer("d-samples", "", 512, 1, 10000000, "positives and negatives in each D round"),
+      train::Option::integer("d-samples", "", 1000, 1, 10000000, "positives and negatives in each D round"),
+      train::Option::integer("d-epochs", "k", 3, 1, 1000, "epochs over them in each D round"),
       train::Option::integer("d-emb", "", 64, 1, 4096, "D's token embedding size"),
       train::Option::integer("d-filters", "", 16, 1, 4096, "D's convolution filters per width"),
       train::Option::real("lr-g", "alpha", 0.01, 0, 1, "G's Adam learning rate", /*open_low=*/true),
