@@ -51,9 +51,12 @@ std::string kjv_verses(const std::string& printed) {
 }
 
 std::string load_kjv() {
-  if (const char* f = std::getenv(kKjvTextEnv); f && *f) return read_file(f, std::string("text corpus 'kjv' ($") + kKjvTextEnv + ")");
-  DUEL_CHECK(on_path("bible"), "text corpus 'kjv': needs the `bible` program of Debian's bible-kjv package "
-             "(apt-get install bible-kjv), or $", kKjvTextEnv, " naming a text file");
+  if (const char* f = std::getenv(kKjvTextEnv); f && *f)
+    return read_file(f, std::string("text corpus 'kjv' ($") + kKjvTextEnv + ")");
+  DUEL_CHECK(on_path("bible"),
+             "text corpus 'kjv': needs the `bible` program of Debian's bible-kjv package "
+             "(apt-get install bible-kjv), or $",
+             kKjvTextEnv, " naming a text file");
   FILE* p = ::popen(kKjvCommand, "r");
   DUEL_CHECK(p != nullptr, "text corpus 'kjv': cannot run `", kKjvCommand, "`");
   std::string printed;
@@ -77,7 +80,8 @@ uint64_t fnv1a64(const std::string& s) {
 
 TextCorpus make_text_corpus(const std::string& name, std::string text) {
   const std::string what = "text corpus '" + name + "'";
-  DUEL_CHECK(text.size() >= 100, what, ": ", text.size(), " bytes; need at least 100 to split into train, validation and test");
+  DUEL_CHECK(text.size() >= 100, what, ": ", text.size(),
+             " bytes; need at least 100 to split into train, validation and test");
   const size_t nul = text.find('\0');
   DUEL_CHECK(nul == std::string::npos, what, ": a NUL byte at offset ", nul, " (not a text file?)");
   TextCorpus c;
@@ -102,7 +106,8 @@ TextCorpus load_text_corpus(const std::string& name) {
     const bool from_env = std::getenv(kKjvTextEnv) && *std::getenv(kKjvTextEnv);
     TextCorpus c = make_text_corpus(name, load_kjv());
     if (!from_env && c.hash != kKjvHash)
-      std::fprintf(stderr, "warning: text corpus 'kjv': `%s` printed a different text (%lld bytes, FNV-1a %016llx) from "
+      std::fprintf(stderr,
+                   "warning: text corpus 'kjv': `%s` printed a different text (%lld bytes, FNV-1a %016llx) from "
                    "the one docs/results.md was measured on (4137850 bytes, %016llx, bible-kjv 4.38)\n",
                    kKjvCommand, (long long)c.size(), (unsigned long long)c.hash, (unsigned long long)kKjvHash);
     return c;
@@ -114,10 +119,14 @@ TextCorpus load_text_corpus(const std::string& name) {
 
 Tensor TextCorpus::split(const std::string& which) const {
   int64_t lo = 0, hi = 0;
-  if (which == "train") lo = 0, hi = train_end;
-  else if (which == "val") lo = train_end, hi = val_end;
-  else if (which == "test") lo = val_end, hi = size();
-  else DUEL_CHECK(false, "TextCorpus::split: expected train, val or test, got '", which, "'");
+  if (which == "train")
+    lo = 0, hi = train_end;
+  else if (which == "val")
+    lo = train_end, hi = val_end;
+  else if (which == "test")
+    lo = val_end, hi = size();
+  else
+    DUEL_CHECK(false, "TextCorpus::split: expected train, val or test, got '", which, "'");
   std::vector<int64_t> v(hi - lo);
   for (int64_t i = lo; i < hi; ++i) v[i - lo] = ids[(unsigned char)text[i]];
   return from_vector(v, {hi - lo}, TensorOptions(kInt64));
@@ -127,7 +136,8 @@ std::string TextCorpus::decode(const Tensor& t) const {
   DUEL_CHECK(t.dtype() == kInt64, "TextCorpus::decode: expected int64 ids, got ", dtype_name(t.dtype()));
   std::string s;
   for (int64_t id : t.to(kCPU).contiguous().to_vector<int64_t>()) {
-    DUEL_CHECK(id >= 0 && id < vocab_size(), "TextCorpus::decode: id ", id, " outside the vocabulary of ", vocab_size());
+    DUEL_CHECK(id >= 0 && id < vocab_size(), "TextCorpus::decode: id ", id, " outside the vocabulary of ",
+               vocab_size());
     s.push_back((char)vocab[id]);
   }
   return s;
@@ -146,8 +156,8 @@ Tensor TextCorpus::encode(const std::string& s) const {
 
 TextStream::TextStream(Tensor ids, int64_t batch, int64_t bptt, const std::string& what)
     : what_(what), batch_(batch), bptt_(bptt) {
-  DUEL_CHECK(ids.dtype() == kInt64 && ids.dim() == 1, what, ": expected int64 ids [n], got ", dtype_name(ids.dtype()), " ",
-             shape_str(ids.sizes()));
+  DUEL_CHECK(ids.dtype() == kInt64 && ids.dim() == 1, what, ": expected int64 ids [n], got ", dtype_name(ids.dtype()),
+             " ", shape_str(ids.sizes()));
   DUEL_CHECK(batch >= 1 && bptt >= 1, what, ": batch and bptt must be positive, got ", batch, " and ", bptt);
   ids_ = ids.to(kCPU).contiguous().to_vector<int64_t>();
   const int64_t ranks = dist::world_size(), streams = batch * ranks;
@@ -171,7 +181,8 @@ std::pair<Tensor, Tensor> TextStream::next() {
     }
   }
   ++position;
-  return {from_vector(x, {bptt_, batch_}, TensorOptions(kInt64)), from_vector(y, {bptt_, batch_}, TensorOptions(kInt64))};
+  return {from_vector(x, {bptt_, batch_}, TensorOptions(kInt64)),
+          from_vector(y, {bptt_, batch_}, TensorOptions(kInt64))};
 }
 
 }  // namespace duel

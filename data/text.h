@@ -26,11 +26,11 @@ inline constexpr const char* kKjvTextEnv = "DUEL_KJV_TEXT";
 
 struct TextCorpus {
   std::string name;
-  std::string text;               // the whole corpus
-  std::vector<uint8_t> vocab;     // the distinct bytes, sorted; a symbol's id is its index
-  std::array<int16_t, 256> ids{};  // byte -> id, -1 where the byte does not occur
+  std::string text;                    // the whole corpus
+  std::vector<uint8_t> vocab;          // the distinct bytes, sorted; a symbol's id is its index
+  std::array<int16_t, 256> ids{};      // byte -> id, -1 where the byte does not occur
   int64_t train_end = 0, val_end = 0;  // train [0, train_end), val [train_end, val_end), test [val_end, size)
-  uint64_t hash = 0;              // FNV-1a 64 of `text` (docs/results.md records the corpus's)
+  uint64_t hash = 0;                   // FNV-1a 64 of `text` (docs/results.md records the corpus's)
 
   int64_t size() const { return (int64_t)text.size(); }
   int64_t vocab_size() const { return (int64_t)vocab.size(); }

@@ -82,8 +82,10 @@ class CharRnn : public train::Model {
         },
         [this](const std::map<std::string, Tensor>& m) {
           carry = {};
-          for (size_t n = 0; m.count("h" + std::to_string(n)); ++n) carry.h.push_back(m.at("h" + std::to_string(n)).to(device));
-          for (size_t n = 0; m.count("c" + std::to_string(n)); ++n) carry.c.push_back(m.at("c" + std::to_string(n)).to(device));
+          for (size_t n = 0; m.count("h" + std::to_string(n)); ++n)
+            carry.h.push_back(m.at("h" + std::to_string(n)).to(device));
+          for (size_t n = 0; m.count("c" + std::to_string(n)); ++n)
+            carry.c.push_back(m.at("c" + std::to_string(n)).to(device));
         });
   }
 
@@ -135,14 +137,16 @@ class CharRnn : public train::Model {
 
   void evaluate(Run& run, const train::EvalRequest&) override {
     auto meta = read_checkpoint_meta(run.path("checkpoint.duel"));
-    std::printf("run %s (model char-rnn, step %s, %s CPU seconds of training)\n", run.dir().c_str(), meta["step"].c_str(),
-                meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
+    std::printf("run %s (model char-rnn, step %s, %s CPU seconds of training)\n", run.dir().c_str(),
+                meta["step"].c_str(), meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
     std::printf("%s, %lld layers of %lld; corpus %s: %lld characters, %lld symbols, FNV-1a %016llx\n",
                 net->lstm ? "LSTM" : "GRU", (long long)net->cells.size(), (long long)net->H, corpus.name.c_str(),
                 (long long)corpus.size(), (long long)corpus.vocab_size(), (unsigned long long)corpus.hash);
     const int64_t nv = corpus.val_end - corpus.train_end, nt = corpus.size() - corpus.val_end;
-    std::printf("%-22s %8.4f bpc   (%lld characters)\n", "validation", bits_per_char(corpus.split("val"), nv), (long long)nv);
-    std::printf("%-22s %8.4f bpc   (%lld characters)\n", "test", bits_per_char(corpus.split("test"), nt), (long long)nt);
+    std::printf("%-22s %8.4f bpc   (%lld characters)\n", "validation", bits_per_char(corpus.split("val"), nv),
+                (long long)nv);
+    std::printf("%-22s %8.4f bpc   (%lld characters)\n", "test", bits_per_char(corpus.split("test"), nt),
+                (long long)nt);
     Generator gen(seed + 4242);
     const std::string start = prompt("And ");
     for (double tau : {0.5, 0.8, 1.0}) {
@@ -174,7 +178,8 @@ class CharRnn : public train::Model {
     for (int64_t k = 0; k < eval_stream.batches_per_epoch(); ++k) {
       auto [x, y] = eval_stream.next();
       Tensor logits = net->run(x.to(device), s);
-      nats += cross_entropy(logits.reshape({-1, corpus.vocab_size()}), y.to(device).reshape({-1}), Reduction::Sum).item();
+      nats +=
+          cross_entropy(logits.reshape({-1, corpus.vocab_size()}), y.to(device).reshape({-1}), Reduction::Sum).item();
       chars += y.numel();
     }
     net->train();

@@ -64,7 +64,7 @@ class TokenLstm : public nn::Module {
   Tensor logits(const Tensor& y) {
     const int64_t B = y.size(0), T = y.size(1);
     Tensor in = cat({zeros({B, 1}, TensorOptions(kInt64)), y.narrow(1, 0, T - 1)}, 1);  // start token, y_1..y_{T-1}
-    Tensor e = (*embedding)(in);  // [B, T, E]
+    Tensor e = (*embedding)(in);                                                        // [B, T, E]
     nn::LSTMState s;
     std::vector<Tensor> out;
     for (int64_t t = 0; t < T; ++t) {
@@ -174,7 +174,8 @@ class SeqGan : public train::Model {
         sampler(seed + 1),
         data_gen(seed + 2),
         dropout_gen(seed + 3) {
-    DUEL_CHECK(o.text("device") == "cpu", "seqgan: runs on the CPU only (sampling is token by token on the host), got --device ",
+    DUEL_CHECK(o.text("device") == "cpu",
+               "seqgan: runs on the CPU only (sampling is token by token on the host), got --device ",
                o.text("device"));
     const int64_t E = o.integer("emb"), Hd = o.integer("hidden");
     // the oracle: N(0, 1) weights from its own stream, so that every run with this seed sees
@@ -218,9 +219,7 @@ class SeqGan : public train::Model {
     d_round();
   }
 
-  Metrics values() override {
-    return {{"loss_G", loss_G}, {"loss_D", loss_D}, {"reward", reward}};
-  }
+  Metrics values() override { return {{"loss_G", loss_G}, {"loss_D", loss_D}, {"reward", reward}}; }
   std::vector<std::string> plotted() const override { return {"nll_oracle"}; }
 
   Metrics snapshot(Run&, int64_t) override { return {{"nll_oracle", nll_oracle(eval_samples)}}; }
@@ -354,7 +353,8 @@ train::ModelInfo seqgan_model() {
   info.name = "seqgan";
   info.section = "5.5";
   info.paper = "Yu et al. 2017, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient";
-  info.summary = "oracle-LSTM experiment: MLE pre-training, then policy gradient with MC roll-outs and a CNN D; NLL-oracle";
+  info.summary =
+      "oracle-LSTM experiment: MLE pre-training, then policy gradient with MC roll-outs and a CNN D; NLL-oracle";
   info.defaults = {.steps = 135, .log_every = 5, .sample_every = 10, .checkpoint_every = 5};
   info.options = {
       train::Option::choice("mode", "", "seqgan", {"seqgan", "mle"},
@@ -375,11 +375,12 @@ train::ModelInfo seqgan_model() {
       train::Option::integer("d-filters", "", 16, 1, 4096, "D's convolution filters per width"),
       train::Option::real("lr-g", "alpha", 0.01, 0, 1, "G's Adam learning rate", /*open_low=*/true),
       train::Option::real("lr-d", "", 1e-4, 0, 1, "D's Adam learning rate", /*open_low=*/true),
-      train::Option::integer("eval-samples", "", 2000, 1, 10000000, "G's samples scored by the oracle at each snapshot"),
+      train::Option::integer("eval-samples", "", 2000, 1, 10000000,
+                             "G's samples scored by the oracle at each snapshot"),
   };
-  info.test_options = {{"vocab", "12"},       {"seq-len", "5"},     {"emb", "4"},        {"hidden", "4"},
-                       {"oracle-samples", "32"}, {"batch", "8"},    {"pretrain-g", "1"}, {"pretrain-d", "1"},
-                       {"rollouts", "2"},     {"d-samples", "16"},  {"d-emb", "4"},      {"d-filters", "2"},
+  info.test_options = {{"vocab", "12"},          {"seq-len", "5"},    {"emb", "4"},        {"hidden", "4"},
+                       {"oracle-samples", "32"}, {"batch", "8"},      {"pretrain-g", "1"}, {"pretrain-d", "1"},
+                       {"rollouts", "2"},        {"d-samples", "16"}, {"d-emb", "4"},      {"d-filters", "2"},
                        {"eval-samples", "16"}};
   info.make = [](const Options& o) { return std::make_unique<SeqGan>(o); };
   return info;

@@ -52,11 +52,13 @@ TEST_CASE("text: corpus vocabulary, fixed split and encoding", "[data][text]") {
   CHECK(fnv1a64("a") == 0xaf63dc4c8601ec8cULL);  // the FNV-1a 64 test vector
   CHECK_THAT(error_of([&] { c.encode("abz"); }), Catch::Contains("code 122") && Catch::Contains("offset 2"));
   CHECK_THAT(error_of([&] { c.split("dev"); }), Catch::Contains("train, val or test"));
-  CHECK_THAT(error_of([&] { c.decode(from_vector(std::vector<int64_t>{5}, {1}, TensorOptions(kInt64))); }), Catch::Contains("outside the vocabulary"));
+  CHECK_THAT(error_of([&] { c.decode(from_vector(std::vector<int64_t>{5}, {1}, TensorOptions(kInt64))); }),
+             Catch::Contains("outside the vocabulary"));
 }
 
 TEST_CASE("text: bad corpora are rejected with the reason", "[data][text]") {
-  CHECK_THAT(error_of([] { make_text_corpus("short", "abc"); }), Catch::Contains("'short'") && Catch::Contains("at least 100"));
+  CHECK_THAT(error_of([] { make_text_corpus("short", "abc"); }),
+             Catch::Contains("'short'") && Catch::Contains("at least 100"));
   std::string nul(200, 'a');
   nul[150] = '\0';
   CHECK_THAT(error_of([&] { make_text_corpus("bin", nul); }), Catch::Contains("NUL byte at offset 150"));

@@ -9,15 +9,14 @@
 #include "autograd/gradcheck.h"
 #include "gan/nets.h"
 #include "tensor/serialize.h"
+#include "tests/train/run_files.h"
 #include "train/fit.h"
 #include "train/registry.h"
-#include "tests/train/run_files.h"
 
 using namespace duel;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 // The last value of `key` in a run's metrics.jsonl.
 double last_metric(const fs::path& run, const std::string& key) {

@@ -5,15 +5,14 @@
 #include <filesystem>
 
 #include "tensor/serialize.h"
+#include "tests/train/run_files.h"
 #include "train/fit.h"
 #include "train/registry.h"
-#include "tests/train/run_files.h"
 
 using namespace duel;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 train::RunOptions seqgan_run(const fs::path& out, int64_t steps, const std::string& mode, int64_t pretrain_g) {
   train::RunOptions o;
@@ -25,10 +24,11 @@ train::RunOptions seqgan_run(const fs::path& out, int64_t steps, const std::stri
   o.sample_every = 1;
   o.checkpoint_every = steps;
   o.quiet = true;
-  o.extra = {{"mode", mode},          {"vocab", "16"},       {"seq-len", "6"},        {"emb", "8"},
-             {"hidden", "8"},         {"oracle-samples", "256"}, {"batch", "16"},     {"pretrain-g", std::to_string(pretrain_g)},
-             {"pretrain-d", "1"},     {"rollouts", "2"},     {"d-samples", "32"},     {"d-emb", "4"},
-             {"d-filters", "2"},      {"eval-samples", "256"}};
+  o.extra = {
+      {"mode", mode},      {"vocab", "16"},           {"seq-len", "6"},    {"emb", "8"},
+      {"hidden", "8"},     {"oracle-samples", "256"}, {"batch", "16"},     {"pretrain-g", std::to_string(pretrain_g)},
+      {"pretrain-d", "1"}, {"rollouts", "2"},         {"d-samples", "32"}, {"d-emb", "4"},
+      {"d-filters", "2"},  {"eval-samples", "256"}};
   return o;
 }
 
