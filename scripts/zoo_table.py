@@ -229,8 +229,10 @@ def seqgan_table():
         if r["config"].get("model") != "seqgan" or "nll_oracle" not in r:
             continue
         c = r["config"]
-        pre = int(c.get("pretrain-g", 0)) + int(c.get("pretrain-d", 0))
-        r["nll_pre"] = r["nll_curve"].get(pre)
+        # G is fixed from the end of its pre-training to the end of D's: the last snapshot there
+        pg = int(c.get("pretrain-g", 0))
+        pre = [s for s in r["nll_curve"] if pg <= s <= pg + int(c.get("pretrain-d", 0))]
+        r["nll_pre"] = r["nll_curve"][max(pre)] if pre else None
         groups.setdefault((c.get("mode", ""), c.get("steps", "")), []).append(r)
     if not groups:
         return ""
