@@ -89,6 +89,10 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train char-rnn --cell lstn", "char-rnn: --cell expects one of lstm, gru, got 'lstn'"},
       {"train char-rnn --bptt 0", "char-rnn: --bptt expects an integer in [1, 10000], got '0'"},
       {"train char-rnn --clip -1", "char-rnn: --clip expects a finite number in [0, 1000000], got '-1'"},
+      {"train seqgan --mode adversarial", "seqgan: --mode expects one of seqgan, mle, got 'adversarial'"},
+      {"train seqgan --rollouts 0", "seqgan: --rollouts expects an integer in [1, 1024], got '0'"},
+      {"train seqgan --rollout-update 1.5", "seqgan: --rollout-update expects a finite number in [0, 1], got '1.5'"},
+      {"train seqgan --d-epochs 0", "seqgan: --d-epochs expects an integer in [1, 1000], got '0'"},
       {"train gann", "unknown model 'gann'; available: vae, char-rnn, gan,"},
   };
   for (const Case& c : cases) {
