@@ -261,14 +261,13 @@ class SeqGan : public train::Model {
   double nll_oracle(int64_t n) {
     NoGradGuard ng;
     Generator g(seed + 777);  // the same draws at every snapshot
-    double sum = 0;
+    double total = 0;
     for (int64_t i = 0; i < n; i += B) {
       const int64_t b = std::min(B, n - i);
-      sum -= sum_all(oracle->token_log_probs(G->sample(b, T, g)));
+      total -= sum(oracle->token_log_probs(G->sample(b, T, g))).item();
     }
-    return sum / (double)(n * T);
+    return total / (double)(n * T);
   }
-  static double sum_all(const Tensor& t) { return duel::sum(t).item(); }
 
   // One epoch of maximum likelihood on S, in shuffled batches.
   void mle_epoch() {
