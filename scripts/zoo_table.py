@@ -25,6 +25,7 @@ CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) --
 SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
 TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
 SEQ_BEGIN, SEQ_END = "<!-- seqgan-table: begin (scripts/zoo_table.py --update) -->", "<!-- seqgan-table: end -->"
+CHESS_BEGIN, CHESS_END = "<!-- chess-table: begin (scripts/zoo_table.py --update) -->", "<!-- chess-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -97,6 +98,18 @@ def record(name):
         m = re.search(rf"^{split}\s+([\d.]+) bpc", ev, re.M)
         if m:
             out[key] = float(m.group(1))
+    # chess-style: move match on the held-out games
+    for label, key in (("move match \\(top 1\\) with the target", "match1"), ("move match \\(top 3\\) with the target", "match3"),
+                       ("NLL of the target's moves \\(nats\\)", "move_nll"),
+                       ("move match \\(top 1\\) with the other player", "match_other"),
+                       ("baseline: the other player's moves", "base_other"),
+                       ("baseline: a uniformly random legal move", "base_uniform")):
+        m = re.search(rf"^{label}\s+([\d.]+)", ev, re.M)
+        if m:
+            out[key] = float(m.group(1))
+    m = re.search(r"^illegal moves proposed.*?(\d+) of (\d+)", ev, re.M)
+    if m:
+        out["illegal"], out["proposed"] = int(m.group(1)), int(m.group(2))
     m = re.search(r"step (\d+),", ev)
     if m:
         out["eval_step"] = m.group(1)
@@ -217,7 +230,43 @@ def ssl_table():
     return "\n".join(rows) + "\n"
 
 
-TEXT_MODELS = ["char-rnn", "seqgan"]
+TEXT_MODELS = ["char-rnn", "seqgan", "chess-style"]  # (not images: their own tables)
+CHESS_SETTINGS = ["lambda-adv", "lambda-random", "tau", "channels", "layers", "batch"]
+
+
+def chess_table():
+    """Move-match accuracy of every chess-style run on the held-out games, seeds grouped, with
+    the two baselines that need no training (the other player's moves, a random legal move)."""
+    groups, base = {}, {}
+    for n in recorded(False):
+        r = record(n)
+        c = r["config"]
+        if c.get("model") != "chess-style" or "match1" not in r:
+            continue
+        mode = c.get("mode", "")
+        settings = ", ".join(f"{k} {c[k]}" for k in CHESS_SETTINGS if k in c and (mode == "gan" or "lambda" not in k and k != "tau"))
+        groups.setdefault((c.get("target", ""), mode, settings, r.get("eval_step", "")), []).append(r)
+        base[c.get("target", "")] = (r["base_other"], r["base_uniform"])
+    if not groups:
+        return ""
+    pct = lambda vs: fmt([100 * v for v in vs], 1)
+    rows = ["| target | method | settings | steps | move match, top 1 (%) | top 3 (%) | NLL (nats) | "
+            "match with the other player (%) | illegal proposals | CPU min | runs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for target, (other, uniform) in sorted(base.items()):
+        rows.append(f"| {target} | baseline (b): the other player's move |  |  | {100 * other:.1f} |  |  |  |  |  |  |")
+        rows.append(f"| {target} | a uniformly random legal move |  |  | {100 * uniform:.1f} |  |  |  |  |  |  |")
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != "supervised", k[2], k[3])):
+        target, mode, settings, steps = key
+        rs = sorted(groups[key], key=lambda r: r["name"])
+        method = "baseline (a): supervised (likelihood only)" if mode == "supervised" else "style GAN"
+        rows.append(f"| {target} | {method} | {settings} | {steps} | {pct([r['match1'] for r in rs])} | "
+                    f"{pct([r['match3'] for r in rs])} | {fmt([r['move_nll'] for r in rs], 3)} | "
+                    f"{pct([r['match_other'] for r in rs])} | "
+                    f"{sum(r.get('illegal', 0) for r in rs)} of {sum(r.get('proposed', 0) for r in rs)} | "
+                    f"{fmt([r.get('cpu_min') for r in rs])} | "
+                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    return "\n".join(rows) + "\n"
 
 
 def seqgan_table():
@@ -382,7 +431,7 @@ def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
         sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" +
-                         text_table() + "\n" + seqgan_table())
+                         text_table() + "\n" + seqgan_table() + "\n" + chess_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
     text = replace_between(text, CMP_BEGIN, CMP_END, c)
@@ -391,6 +440,7 @@ def main():
     text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
     text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
     text = replace_between(text, SEQ_BEGIN, SEQ_END, seqgan_table())
+    text = replace_between(text, CHESS_BEGIN, CHESS_END, chess_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")

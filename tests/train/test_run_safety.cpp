@@ -93,6 +93,9 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train seqgan --rollouts 0", "seqgan: --rollouts expects an integer in [1, 1024], got '0'"},
       {"train seqgan --rollout-update 1.5", "seqgan: --rollout-update expects a finite number in [0, 1], got '1.5'"},
       {"train seqgan --d-epochs 0", "seqgan: --d-epochs expects an integer in [1, 1000], got '0'"},
+      {"train chess-style --target carlsen", "chess-style: --target expects one of strong, weak, got 'carlsen'"},
+      {"train chess-style --mode rl", "chess-style: --mode expects one of gan, supervised, got 'rl'"},
+      {"train chess-style --tau 0", "chess-style: --tau expects a finite number in (0, 100], got '0'"},
       {"train gann", "unknown model 'gann'; available: vae, char-rnn, gan,"},
   };
   for (const Case& c : cases) {

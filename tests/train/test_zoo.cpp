@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/chess.h"
 #include "data/idx.h"
 #include "data/text.h"
 #include "tensor/serialize.h"
+#include "tests/data/chess_fixture.h"
 #include "train/fit.h"
 #include "train/registry.h"
 
@@ -21,8 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // A Fashion-MNIST stand-in of 64 training and 32 test images (random bytes, labels 0..9 in
-// turn), installed as $DUEL_FASHION_MNIST_DIR for the test's lifetime, and a tiny text corpus
-// as $DUEL_KJV_TEXT.
+// turn), installed as $DUEL_FASHION_MNIST_DIR for the test's lifetime, a tiny text corpus
+// as $DUEL_KJV_TEXT and 60 chess positions as $DUEL_CHESS_DATA.
 struct TinyFashionMnist {
   fs::path dir;
   std::string old;
@@ -48,11 +50,14 @@ struct TinyFashionMnist {
     std::ofstream text(dir / "kjv.txt");
     for (int i = 0; i < 20; ++i) text << "And God said, Let there be light: and there was light.\n";
     ::setenv(kKjvTextEnv, (dir / "kjv.txt").c_str(), 1);
+    test::write_chess_fixture((dir / "chess.tsv").string());
+    ::setenv(kChessDataEnv, (dir / "chess.tsv").c_str(), 1);
   }
   ~TinyFashionMnist() {
     if (had_old) ::setenv("DUEL_FASHION_MNIST_DIR", old.c_str(), 1);
     else ::unsetenv("DUEL_FASHION_MNIST_DIR");
     ::unsetenv(kKjvTextEnv);
+    ::unsetenv(kChessDataEnv);
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -134,7 +139,7 @@ void check_zoo_part(size_t part) {
       std::unique_ptr<train::Model> model = train::load_trained_model(run);
       Generator gen(7);
       Tensor s = model->sample(6, gen);
-      if (s.dtype() == kInt64) {  // a text model's symbol ids [n, length]
+      if (s.dtype() == kInt64) {  // a text model's symbol ids [n, length] (chess: one move per position)
         CHECK((s.dim() == 2 && s.size(0) == 6));
       } else {
         const bool image = m.test_options.count("data") == 0 || m.test_options.at("data") == "fashion-mnist";
