@@ -98,14 +98,14 @@ class TokenLstm : public nn::Module {
         token = prefix.select(1, t).contiguous();
         continue;
       }
-      std::vector<double> probs = softmax((*output)(s.first), 1).to(kFloat64).to_vector<double>();
+      std::vector<float> probs = softmax((*output)(s.first), 1).to_vector<float>();
       std::vector<double> u = rand({B}, TensorOptions(kFloat64), &gen).to_vector<double>();
       std::vector<int64_t> next(B);
       for (int64_t b = 0; b < B; ++b) {  // inverse CDF
         double acc = 0;
         int64_t k = 0;
         for (; k < V - 1; ++k) {
-          acc += probs[b * V + k];
+          acc += (double)probs[b * V + k];
           if (u[b] < acc) break;
         }
         next[b] = k;
