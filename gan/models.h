@@ -19,6 +19,7 @@
 //   char-rnn  2.2    Graves 2013 (text)          gan/char_rnn.cpp (corpora: data/text.h)
 //   seqgan    5.5    Yu et al. 2017              gan/seqgan.cpp
 //   chess-style 5.6  Chidambaram and Qi 2017     gan/chess_style.cpp (positions: data/chess.h)
+//   segan     5.7    Pascual et al. 2017         gan/segan.cpp (speech pairs: data/audio.h)
 //   judge     -      the evaluation classifier   gan/judge.cpp
 //
 // Shared pieces: gan/losses.h (the adversarial losses and the gradient penalty), gan/nets.h
@@ -49,6 +50,7 @@ train::ModelInfo bad_gan_model();
 train::ModelInfo char_rnn_model();
 train::ModelInfo seqgan_model();
 train::ModelInfo chess_style_model();
+train::ModelInfo segan_model();
 train::ModelInfo judge_model();
 
 }  // namespace duel::gan

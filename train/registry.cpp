@@ -45,7 +45,7 @@ const std::vector<ModelInfo>& models() {
     for (ModelInfo (*entry)() : {gan::vae_model, gan::char_rnn_model, gan::gan_model, gan::wgan_model, gan::wgan_gp_model, gan::lsgan_qi_model,
                                  gan::ebgan_model, gan::began_model, gan::dcgan_model, gan::acgan_model,
                                  gan::infogan_model, gan::ssl_baseline_model, gan::sgan_model,
-                                 gan::improved_gan_model, gan::triple_gan_model, gan::bad_gan_model, gan::seqgan_model, gan::chess_style_model, rl::dqn_model, gan::judge_model})
+                                 gan::improved_gan_model, gan::triple_gan_model, gan::bad_gan_model, gan::seqgan_model, gan::chess_style_model, gan::segan_model, rl::dqn_model, gan::judge_model})
       v.push_back(with_common_options(entry()));
     return v;
   }();

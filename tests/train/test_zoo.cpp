@@ -14,6 +14,7 @@
 #include "data/text.h"
 #include "tensor/serialize.h"
 #include "tests/data/chess_fixture.h"
+#include "tests/data/speech_fixture.h"
 #include "train/fit.h"
 #include "train/registry.h"
 
@@ -24,7 +25,8 @@ namespace {
 
 // A Fashion-MNIST stand-in of 64 training and 32 test images (random bytes, labels 0..9 in
 // turn), installed as $DUEL_FASHION_MNIST_DIR for the test's lifetime, a tiny text corpus
-// as $DUEL_KJV_TEXT and 60 chess positions as $DUEL_CHESS_DATA.
+// as $DUEL_KJV_TEXT, 60 chess positions as $DUEL_CHESS_DATA and six noisy/clean speech pairs
+// as $DUEL_SPEECH_DIR.
 struct TinyFashionMnist {
   fs::path dir;
   std::string old;
@@ -52,12 +54,15 @@ struct TinyFashionMnist {
     ::setenv(kKjvTextEnv, (dir / "kjv.txt").c_str(), 1);
     test::write_chess_fixture((dir / "chess.tsv").string());
     ::setenv(kChessDataEnv, (dir / "chess.tsv").c_str(), 1);
+    test::write_speech_fixture(dir / "speech", 4, 2, 600);
+    ::setenv(kSpeechDirEnv, (dir / "speech").c_str(), 1);
   }
   ~TinyFashionMnist() {
     if (had_old) ::setenv("DUEL_FASHION_MNIST_DIR", old.c_str(), 1);
     else ::unsetenv("DUEL_FASHION_MNIST_DIR");
     ::unsetenv(kKjvTextEnv);
     ::unsetenv(kChessDataEnv);
+    ::unsetenv(kSpeechDirEnv);
     std::error_code ec;
     fs::remove_all(dir, ec);
   }

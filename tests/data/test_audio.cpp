@@ -1,0 +1,94 @@
+// WAV files, the speech pair sets of scripts/speech_data.py and the enhancement measures
+// (data/audio.h), against hand-derived values.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+
+#include "data/audio.h"
+#include "tensor/error.h"
+#include "tensor/ops/reduction.h"
+#include "tests/data/speech_fixture.h"
+#include "tests/train/run_files.h"
+
+using namespace duel;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("audio: WAV files round-trip, and bad ones are refused with the reason", "[data][audio]") {
+  test::TempDir tmp("duel_audio_wav");
+  const std::string path = (tmp.dir / "a.wav").string();
+  std::vector<float> x = {0.0f, 0.5f, -0.5f, 0.999f, -1.0f, 0.25f, 1.5f};  // 1.5 is clipped
+  write_wav(path, x, 16000);
+  CHECK(std::filesystem::file_size(path) == 44 + 2 * x.size());
+  Wav w = read_wav(path);
+  CHECK(w.rate == 16000);
+  REQUIRE(w.samples.size() == x.size());
+  for (size_t i = 0; i + 1 < x.size(); ++i) CHECK(std::abs(w.samples[i] - x[i]) <= 1.0f / 32768);
+  CHECK(w.samples.back() == Approx(32767.0 / 32768));
+
+  std::ofstream(path, std::ios::binary) << "RIFX....WAVE";
+  CHECK_THAT(error_of([&] { read_wav(path); }), Catch::Contains("not a RIFF/WAVE"));
+  // a stereo header: byte 22 is the channel count
+  write_wav(path, x, 16000);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(22);
+    f.put(2);
+  }
+  CHECK_THAT(error_of([&] { read_wav(path); }), Catch::Contains("one channel") && Catch::Contains("2 channels"));
+  // a data chunk that announces more than the file holds
+  write_wav(path, x, 16000);
+  std::filesystem::resize_file(path, 44 + 4);
+  CHECK_THAT(error_of([&] { read_wav(path); }), Catch::Contains("truncated"));
+  CHECK_THAT(error_of([&] { read_wav((tmp.dir / "none.wav").string()); }), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("audio: segmental SNR, pre-emphasis and the spectrogram against hand-derived values", "[data][audio]") {
+  std::vector<float> c(16000), half(16000), zero(16000, 0.0f);
+  for (int t = 0; t < 16000; ++t) c[t] = (float)std::sin(2 * M_PI * 440 * t / 16000.0), half[t] = 0.5f * c[t];
+  CHECK(segmental_snr(c, c) == Approx(35.0));               // clipped at 35 dB
+  CHECK(segmental_snr(c, zero) == Approx(0.0).margin(1e-6));  // error = signal: 0 dB
+  CHECK(segmental_snr(c, half) == Approx(20 * std::log10(2.0)).epsilon(1e-6));  // error = signal / 2: 6.02 dB
+  std::vector<float> loud(16000);
+  for (int t = 0; t < 16000; ++t) loud[t] = c[t] * 1000.0f;
+  CHECK(segmental_snr(c, loud) == Approx(-10.0));  // clipped at -10 dB
+  CHECK_THAT(error_of([&] { segmental_snr(c, std::vector<float>(10)); }), Catch::Contains("differ in length"));
+
+  std::vector<float> y = pre_emphasis(c, 0.95);
+  CHECK(y[1] == Approx(c[1] - 0.95 * c[0]));
+  std::vector<float> back = de_emphasis(y, 0.95);
+  for (int t = 0; t < 16000; t += 997) CHECK(back[t] == Approx(c[t]).margin(1e-5));
+
+  // a tone at bin 20 (20 * 16000 / 512 = 625 Hz) peaks in row 20 of every frame
+  std::vector<float> tone(4096);
+  for (int t = 0; t < 4096; ++t) tone[t] = (float)std::sin(2 * M_PI * 20 * t / 512.0);
+  Tensor s = log_spectrogram(tone);
+  REQUIRE(s.sizes() == Shape{257, 1 + (4096 - 512) / 128});
+  Tensor peak = argmax(s, 0);
+  for (int64_t k : peak.to_vector<int64_t>()) CHECK(k == 20);
+}
+
+TEST_CASE("audio: a speech pair set is read and checked", "[data][audio]") {
+  test::TempDir tmp("duel_audio_set");
+  test::write_speech_fixture(tmp.dir);
+  SpeechSet set = load_speech_set(tmp.dir.string());
+  CHECK(set.train.size() == 4);
+  REQUIRE(set.test.size() == 2);
+  CHECK(set.test[0].noise == "white");
+  CHECK(set.test[0].snr_db == 5.0);
+  CHECK(segmental_snr(set.test[0].clean, set.test[0].noisy) < 10.0);
+  // a noisy file of another length
+  write_wav((tmp.dir / "test" / "0004_noisy.wav").string(), std::vector<float>(100, 0.0f), kSpeechRate);
+  CHECK_THAT(error_of([&] { load_speech_set(tmp.dir.string()); }), Catch::Contains("the same, non-zero length"));
+  CHECK_THAT(error_of([&] { load_speech_set((tmp.dir / "nowhere").string()); }),
+             Catch::Contains("scripts/speech_data.py") && Catch::Contains("espeak-ng"));
+}
