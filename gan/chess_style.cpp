@@ -217,7 +217,9 @@ class ChessStyle : public train::Model {
     Tensor loss = loss_like;
     if (gan_mode) {
       // a~ ~ pi_theta by the Gumbel-max trick; y_soft its relaxation (straight-through)
-      Tensor u = clamp(rand({B, kChessMoves}, TensorOptions(kFloat32), &noise), 1e-10, 1.0 - 1e-7).to(device);
+      Tensor u = clamp(shard(rand({B * dist::world_size(), kChessMoves}, TensorOptions(kFloat32), &noise)), 1e-10,
+                       1.0 - 1e-7)
+                     .to(device);
       Tensor g = -log(-log(u));
       Tensor perturbed = logits + g;
       Tensor fake = one_hot(argmax(perturbed.detach(), 1), kChessMoves).to(device);
@@ -316,13 +318,18 @@ class ChessStyle : public train::Model {
   }
 
  private:
+  // This rank's rows of a draw for the global batch: every rank draws all N * B rows from the
+  // same stream, so N ranks see the draws one process with the whole batch would.
+  Tensor shard(const Tensor& global) const {
+    return dist::world_size() == 1 ? global : global.narrow(0, dist::rank() * B, B).contiguous();
+  }
+
   // -mean_i log(1 - pi(r_i | s_i)), r_i a uniformly random legal move other than the target's
   // (positions with a single legal move contribute 0).
   Tensor random_move_term(const Tensor& logits, const std::vector<int64_t>& rows) {
     std::vector<int64_t> r(rows.size());
     std::vector<float> w(rows.size());
-    Tensor u = rand({(int64_t)rows.size()}, TensorOptions(kFloat64), &noise);
-    auto uv = u.to_vector<double>();
+    auto uv = shard(rand({B * dist::world_size()}, TensorOptions(kFloat64), &noise)).to_vector<double>();
     for (size_t i = 0; i < rows.size(); ++i) {
       const int64_t n = data.legal_count(rows[i]), off = data.legal_offset[rows[i]];
       const int64_t a = data.move[target][rows[i]];

@@ -34,6 +34,7 @@
 
 #include "data/audio.h"
 #include "data/image.h"
+#include "dist/dist.h"
 #include "gan/losses.h"
 #include "gan/models.h"
 #include "nn/nn.h"
@@ -173,7 +174,10 @@ class Segan : public train::Model {
     DUEL_CHECK(!set.train.empty(), "segan: the speech set '", set.dir, "' has no training utterances");
     // a batch of random windows (pre-emphasised), zero-padded where an utterance is shorter
     std::vector<float> clean(B * W, 0.f), noisy(B * W, 0.f);
-    auto u = rand({2 * B}, TensorOptions(kFloat64), &crops).to_vector<double>();
+    // (with N data-parallel ranks every rank draws the global batch's N * B crops and noise and
+    // takes its own B, so N ranks see what one process with the whole batch would)
+    const int64_t ranks = dist::world_size(), rank = dist::rank();
+    auto u = rand({2 * B * ranks}, TensorOptions(kFloat64), &crops).narrow(0, 2 * B * rank, 2 * B).to_vector<double>();
     for (int64_t b = 0; b < B; ++b) {
       const auto& utt = set.train[std::min<size_t>(set.train.size() - 1, (size_t)(u[2 * b] * set.train.size()))];
       const int64_t n = (int64_t)utt.clean.size(), room = std::max<int64_t>(0, n - W);
@@ -185,7 +189,7 @@ class Segan : public train::Model {
       }
     }
     Tensor x = from_vector(clean, {B, 1, W}).to(device), xn = from_vector(noisy, {B, 1, W}).to(device);
-    Tensor z = randn(G->z_shape(B, W), TensorOptions(kFloat32), &noise).to(device);
+    Tensor z = randn(G->z_shape(B * ranks, W), TensorOptions(kFloat32), &noise).narrow(0, B * rank, B).contiguous().to(device);
     Tensor enhanced = G->enhance(xn, z);
     loss_l1 = l1_loss(enhanced, x);
     Tensor loss = lambda * loss_l1;

@@ -28,6 +28,8 @@
 #include "nn/norm.h"
 #include "nn/optim.h"
 #include "tensor/serialize.h"
+#include "tests/data/chess_fixture.h"
+#include "tests/data/speech_fixture.h"
 #include "tests/skip.h"
 #include "tests/train/run_cli.h"
 
@@ -204,6 +206,41 @@ TEST_CASE("dist: 2 ranks with batch 32 end with the parameters of 1 process with
   // rank 0 alone wrote: one progress-free log, one metrics file, one checkpoint
   CHECK(fs::exists(two / "metrics.jsonl"));
   for (auto* d : {&one, &two, &other}) fs::remove_all(*d);
+}
+
+// The zoo IV models draw their own batches and noise (chess positions, Gumbel noise and random
+// moves; speech crops and z): each rank must take its shard of the global batch's draws.
+TEST_CASE("dist: 2 ranks of chess-style and of segan match 1 process with the whole batch", "[dist][mpi]") {
+  REQUIRE_MPI();
+  const fs::path data = test::fresh_dir("dist", "zoo4-data");
+  fs::create_directories(data);
+  test::write_chess_fixture((data / "chess.tsv").string());
+  test::write_speech_fixture(data / "speech", 4, 2, 600);
+  struct Case {
+    std::string model, args;
+    int64_t batch;
+  };
+  for (const Case& c : {Case{"chess-style", "--data " + (data / "chess.tsv").string() +
+                                                " --channels 4 --layers 1 --key-dim 4 --d-channels 4 --d-layers 1",
+                             4},
+                        Case{"segan", "--data " + (data / "speech").string() + " --window 64 --layers 3 --base-channels 2",
+                             2}}) {
+    INFO(c.model);
+    const fs::path one = test::fresh_dir("dist", c.model + "-one"), two = test::fresh_dir("dist", c.model + "-two");
+    const std::string common = " train " + c.model + " " + c.args + " --steps 4 --seed 5 --quiet --sample-every 1000 ";
+    auto r1 = test::run_cli(common + "--batch " + std::to_string(2 * c.batch) + " --out " + one.string());
+    INFO(r1.output);
+    REQUIRE(r1.code == 0);
+    auto r2 = run_shell(mpirun(2) + common + "--batch " + std::to_string(c.batch) + " --out " + two.string());
+    INFO(r2.output);
+    REQUIRE(r2.code == 0);
+    auto [diff, where] = max_difference(one, two, {"G.", "D.", "opt_G.", "opt_D."});
+    INFO("largest difference " << diff << " in " << where);
+    CHECK(diff < 1e-5);
+    fs::remove_all(one);
+    fs::remove_all(two);
+  }
+  fs::remove_all(data);
 }
 
 TEST_CASE("dist: with --sync-bn, 2 ranks of DCGAN match 1 process with the whole batch", "[dist][mpi]") {
