@@ -79,6 +79,8 @@ enum class EwOp {
   Mul,            // y = a * b
   Relu,           // y = relu(x)
   Sigmoid,        // y = sigmoid(x)
+  Exp,            // y = exp(x)
+  Softmax,        // y = softmax(x, 1): rows of a vocabulary (language models, policies)
   AddRowBcast,    // y = a[rows, cols] + b[cols]
   AddColBcast,    // y = a[rows, cols] + b[rows, 1]
   SumAll,         // s = a.sum()

@@ -154,6 +154,8 @@ Prepared torch_elementwise(const EwSpec& s) {
     }
     case EwOp::Relu: p.run = [a] { Tensor y = torch::relu(a); }; break;
     case EwOp::Sigmoid: p.run = [a] { Tensor y = torch::sigmoid(a); }; break;
+    case EwOp::Exp: p.run = [a] { Tensor y = torch::exp(a); }; break;
+    case EwOp::Softmax: p.run = [a] { Tensor y = torch::softmax(a, 1); }; break;
     case EwOp::AddRowBcast: {
       Tensor b = randn({s.cols});
       p.run = [a, b] { Tensor y = a + b; };

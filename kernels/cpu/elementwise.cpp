@@ -7,12 +7,14 @@
 // never per element.
 #include "kernels/cpu/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/simd_math.h"
 
 namespace duel {
 
@@ -137,6 +139,21 @@ void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
     case UnaryOp::MulScalar: return map1<T, T>(out, in, [a](T v) { return T(v * a); });
     case UnaryOp::Clamp: return map1<T, T>(out, in, [a, b](T v) { return v < a ? a : (v > b ? b : v); });
     default: break;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    // exp and sigmoid of contiguous float tensors: 8 lanes at a time (kernels/cpu/simd_math.h)
+    if ((op == UnaryOp::Exp || op == UnaryOp::Sigmoid) && in.is_contiguous() && out.is_contiguous() &&
+        in.sizes() == out.sizes() && have_avx2_fma()) {
+      const float* x = static_cast<const float*>(in.raw_data());
+      float* y = out.data<float>();
+      const int64_t n = out.numel(), chunk = 1 << 14;
+#pragma omp parallel for if (n >= kParallelGrain)
+      for (int64_t c = 0; c < n; c += chunk) {
+        if (op == UnaryOp::Exp) exp_avx2(x + c, y + c, std::min(chunk, n - c));
+        else sigmoid_avx2(x + c, y + c, std::min(chunk, n - c));
+      }
+      return;
+    }
   }
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
