@@ -427,13 +427,13 @@ train::ModelInfo chess_style_model() {
   info.section = "5.6";
   info.paper = "Chidambaram and Qi 2017, Style Transfer GANs: Learning to Play Chess Differently";
   info.summary = "board -> move generator vs a (board, move) discriminator, plus likelihood; move-match accuracy";
-  info.defaults = {.steps = 3000, .log_every = 50, .sample_every = 500, .checkpoint_every = 250};
+  info.defaults = {.steps = 1500, .log_every = 50, .sample_every = 250, .checkpoint_every = 250};
   info.options = {
       train::Option::text("data", "", kDefaultChessData, "positions with both players' moves (scripts/chess_data.py)"),
       train::Option::choice("target", "", "strong", {"strong", "weak"}, "the player whose style G learns"),
       train::Option::choice("mode", "", "gan", {"gan", "supervised"},
                             "gan: likelihood + random-move + adversarial terms; supervised: the likelihood alone"),
-      train::Option::integer("batch", "", 128, 1, 65536, "positions per step (per rank)"),
+      train::Option::integer("batch", "", 64, 1, 65536, "positions per step (per rank)"),
       train::Option::integer("channels", "", 64, 1, 4096, "G's convolution channels"),
       train::Option::integer("layers", "", 4, 1, 64, "G's 3x3 convolutions"),
       train::Option::integer("key-dim", "d", 32, 1, 4096, "size of G's from-square and to-square features"),
