@@ -9,19 +9,10 @@
 #include "tensor/ops/reduction.h"
 #include "tests/data/speech_fixture.h"
 #include "tests/train/run_files.h"
+#include "tests/error_of.h"
 
 using namespace duel;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using test::error_of;
 
 TEST_CASE("audio: WAV files round-trip, and bad ones are refused with the reason", "[data][audio]") {
   test::TempDir tmp("duel_audio_wav");

@@ -8,20 +8,13 @@
 
 #include "data/text.h"
 #include "tests/skip.h"
+#include "tests/error_of.h"
 
 using namespace duel;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 bool has_bible() {
   for (const char* d : {"/usr/bin", "/bin", "/usr/local/bin"})

@@ -14,20 +14,13 @@
 #include "tests/train/run_files.h"
 #include "train/fit.h"
 #include "train/registry.h"
+#include "tests/error_of.h"
 
 using namespace duel;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // The fixture's lines (no comments), split into fields.
 std::vector<std::vector<std::string>> fixture_rows() {
