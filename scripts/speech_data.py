@@ -75,7 +75,7 @@ def write_wav(path, x):
 
 
 def sox(inp, out, *effects):
-    subprocess.run(["sox", "-V1", inp, "-r", str(RATE), "-b", "16", "-c", "1", out, *effects], check=True)
+    subprocess.run(["sox", "-V1", "-R", inp, "-r", str(RATE), "-b", "16", "-c", "1", out, *effects], check=True)
 
 
 def speak(text, voice, speed, pitch, tmp):
