@@ -149,6 +149,14 @@ bool ChessData::is_legal(int64_t i, int64_t id) const {
   return std::binary_search(legal.begin() + legal_offset[i], legal.begin() + legal_offset[i + 1], id);
 }
 
+std::string ChessData::move_uci(int64_t i, int64_t id) const {
+  auto begin = legal.begin() + legal_offset[i], end = legal.begin() + legal_offset[i + 1];
+  auto it = std::lower_bound(begin, end, id);
+  DUEL_CHECK(it != end && *it == id, "chess data: move ", chess_move_uci(id, black[i]), " (id ", id,
+             ") is not legal in position ", i, " (", fen[i], ")");
+  return legal_uci[it - legal.begin()];
+}
+
 std::vector<int64_t> ChessData::split(const std::string& which) const {
   DUEL_CHECK(which == "train" || which == "val" || which == "test", "chess data: unknown split '", which,
              "' (expected train, val or test)");
@@ -210,16 +218,18 @@ ChessData load_chess_data(const std::string& given) {
       DUEL_FAIL(where(), ": ", e.what());
     }
     const bool black = f[2].find(" b ") != std::string::npos;
-    std::vector<int64_t> ids;
+    std::vector<std::pair<int64_t, std::string>> moves;  // (id, UCI), sorted by id
     for (const std::string& m : split_on(f[3], ' ')) {
       try {
-        ids.push_back(chess_move_id(m, black));
+        moves.emplace_back(chess_move_id(m, black), m);
       } catch (const Error& e) {
         DUEL_FAIL(where(), ": legal moves: ", e.what());
       }
     }
-    DUEL_CHECK(!ids.empty(), where(), ": a position needs at least one legal move");
-    std::sort(ids.begin(), ids.end());
+    DUEL_CHECK(!moves.empty(), where(), ": a position needs at least one legal move");
+    std::sort(moves.begin(), moves.end());
+    std::vector<int64_t> ids;
+    for (auto& [id, m] : moves) ids.push_back(id);
     DUEL_CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end(), where(), ": a legal move is listed twice");
     for (int p = 0; p < 2; ++p) {
       int64_t id = -1;
@@ -237,6 +247,7 @@ ChessData load_chess_data(const std::string& given) {
     d.fen.push_back(f[2]);
     d.black.push_back(black);
     d.legal.insert(d.legal.end(), ids.begin(), ids.end());
+    for (auto& [id, m] : moves) d.legal_uci.push_back(m);
     d.legal_offset.push_back((int64_t)d.legal.size());
   }
   DUEL_CHECK(d.size() > 0, "chess data '", d.path, "': no positions");

@@ -49,7 +49,8 @@ void chess_planes(const std::string& fen, float* planes);
 // UCI move (e2e4, e7e8q) -> id, for the side to move (black: mirrored). Throws on a malformed
 // move.
 int64_t chess_move_id(const std::string& uci, bool black_to_move);
-// id -> UCI move for the side to move; the inverse of chess_move_id.
+// id -> UCI move for the side to move; the inverse of chess_move_id, except that a queen
+// promotion comes back without its "q" (ChessData::move_uci restores it from the position).
 std::string chess_move_uci(int64_t id, bool black_to_move);
 
 struct ChessData {
@@ -60,12 +61,17 @@ struct ChessData {
   std::vector<std::string> fen;
   std::vector<uint8_t> black;                  // 1 where black is to move
   std::vector<int64_t> legal_offset, legal;    // position i's legal move ids: legal[legal_offset[i] .. legal_offset[i+1])
+  std::vector<std::string> legal_uci;          // the same moves as the file wrote them (UCI), in the same order
   std::vector<int64_t> move[2];                // the players' moves (ids), kChessPlayers order
   Tensor planes;                               // float [N, 18, 8, 8]
 
   int64_t size() const { return (int64_t)fen.size(); }
   int64_t legal_count(int64_t i) const { return legal_offset[i + 1] - legal_offset[i]; }
   bool is_legal(int64_t i, int64_t id) const;
+  // Move `id` of position i in UCI as the file wrote it: a queen promotion keeps its "q",
+  // which the id alone does not say (e7e8 and e7e8q share an id). Throws if the move is not
+  // legal in position i.
+  std::string move_uci(int64_t i, int64_t id) const;
   // The rows of split "train", "val" or "test" (by game, see above).
   std::vector<int64_t> split(const std::string& which) const;
   // Additive masks for rows `rows`: float [n, kChessMoves], 0 for legal moves and -1e9 for the

@@ -276,8 +276,8 @@ class ChessStyle : public train::Model {
     std::vector<int64_t> moves = sample(n, gen).to_vector<int64_t>();
     std::string text = "# FEN\tproposed\t" + std::string(kChessPlayers[target]) + "\n";
     for (size_t i = 0; i < rows.size(); ++i)
-      text += data.fen[rows[i]] + "\t" + chess_move_uci(moves[i], data.black[rows[i]]) + "\t" +
-              chess_move_uci(data.move[target][rows[i]], data.black[rows[i]]) + "\n";
+      text += data.fen[rows[i]] + "\t" + data.move_uci(rows[i], moves[i]) + "\t" +
+              data.move_uci(rows[i], data.move[target][rows[i]]) + "\n";
     write_file_atomic(path, text.data(), text.size(), "duel sample");
   }
   std::string sample_file_extension() const override { return ".tsv"; }
@@ -312,7 +312,7 @@ class ChessStyle : public train::Model {
     // the proposals, for an independent legality check (scripts/chess_check.py, python-chess)
     std::string text = "# FEN\tproposed (argmax)\n";
     for (size_t i = 0; i < rows.size(); ++i)
-      text += data.fen[rows[i]] + "\t" + chess_move_uci(s.argmax[i], data.black[rows[i]]) + "\n";
+      text += data.fen[rows[i]] + "\t" + data.move_uci(rows[i], s.argmax[i]) + "\n";
     write_file_atomic(run.path("proposed_moves.tsv"), text.data(), text.size(), "chess-style evaluation");
     std::printf("proposed moves written to %s\n", run.path("proposed_moves.tsv").c_str());
   }

@@ -110,6 +110,11 @@ def record(name):
     m = re.search(r"^illegal moves proposed.*?(\d+) of (\d+)", ev, re.M)
     if m:
         out["illegal"], out["proposed"] = int(m.group(1)), int(m.group(2))
+    cpath = os.path.join(d, "chess_check.txt")  # scripts/chess_check.py on the run's proposals
+    if os.path.isfile(cpath):
+        m = re.search(r"(\d+) of (\d+) proposed moves are legal", read(cpath))
+        if m:
+            out["checked_legal"], out["checked"] = int(m.group(1)), int(m.group(2))
     m = re.search(r"step (\d+),", ev)
     if m:
         out["eval_step"] = m.group(1)
@@ -251,11 +256,11 @@ def chess_table():
         return ""
     pct = lambda vs: fmt([100 * v for v in vs], 1)
     rows = ["| target | method | settings | steps | move match, top 1 (%) | top 3 (%) | NLL (nats) | "
-            "match with the other player (%) | illegal proposals | CPU min | runs |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "match with the other player (%) | illegal proposals | legal per python-chess | CPU min | runs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for target, (other, uniform) in sorted(base.items()):
-        rows.append(f"| {target} | baseline (b): the other player's move |  |  | {100 * other:.1f} |  |  |  |  |  |  |")
-        rows.append(f"| {target} | a uniformly random legal move |  |  | {100 * uniform:.1f} |  |  |  |  |  |  |")
+        rows.append(f"| {target} | baseline (b): the other player's move |  |  | {100 * other:.1f} |  |  |  |  |  |  |  |")
+        rows.append(f"| {target} | a uniformly random legal move |  |  | {100 * uniform:.1f} |  |  |  |  |  |  |  |")
     for key in sorted(groups, key=lambda k: (k[0], k[1] != "supervised", k[2], k[3])):
         target, mode, settings, steps = key
         rs = sorted(groups[key], key=lambda r: r["name"])
@@ -264,7 +269,9 @@ def chess_table():
                     f"{pct([r['match3'] for r in rs])} | {fmt([r['move_nll'] for r in rs], 3)} | "
                     f"{pct([r['match_other'] for r in rs])} | "
                     f"{sum(r.get('illegal', 0) for r in rs)} of {sum(r.get('proposed', 0) for r in rs)} | "
-                    f"{fmt([r.get('cpu_min') for r in rs])} | "
+                    + (f"{sum(r['checked_legal'] for r in rs if 'checked' in r)} of "
+                       f"{sum(r['checked'] for r in rs if 'checked' in r)} | " if any('checked' in r for r in rs) else " | ")
+                    + f"{fmt([r.get('cpu_min') for r in rs])} | "
                     + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
     return "\n".join(rows) + "\n"
 

@@ -95,11 +95,20 @@ TEST_CASE("chess: the data file is read, split by game and validated", "[data][c
   CHECK(d.planes.sizes() == Shape{d.size(), 18, 8, 8});
   CHECK(d.split("train").size() + d.split("val").size() + d.split("test").size() == rows.size());
   for (int64_t i : d.split("test")) CHECK(d.game[i] % 10 == 9);
+  int64_t promotions = 0;
   for (int64_t i = 0; i < d.size(); ++i) {
     CHECK(d.legal_count(i) == (int64_t)std::count(rows[i][3].begin(), rows[i][3].end(), ' ') + 1);
+    // every legal move comes back as the file wrote it, queen promotions with their "q"
+    std::istringstream legal(rows[i][3]);
+    for (std::string m; legal >> m;) {
+      CHECK(d.move_uci(i, chess_move_id(m, d.black[i])) == m);
+      promotions += m.size() == 5;
+    }
     CHECK(chess_move_uci(d.move[0][i], d.black[i]) == rows[i][4]);
     CHECK(chess_move_uci(d.move[1][i], d.black[i]) == rows[i][5]);
   }
+  CHECK(promotions > 0);  // the fixture has promotions (e7e8q and e7e8 share an id)
+  CHECK_THAT(error_of([&] { d.move_uci(0, chess_move_id("a2a3", d.black[0])); }), Catch::Contains("is not legal"));
   // the mask: 0 on the legal moves, -1e9 elsewhere
   Tensor m = d.legal_mask({0, 1});
   auto mv = m.to_vector<float>();
