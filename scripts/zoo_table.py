@@ -26,6 +26,7 @@ SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->"
 TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
 SEQ_BEGIN, SEQ_END = "<!-- seqgan-table: begin (scripts/zoo_table.py --update) -->", "<!-- seqgan-table: end -->"
 CHESS_BEGIN, CHESS_END = "<!-- chess-table: begin (scripts/zoo_table.py --update) -->", "<!-- chess-table: end -->"
+SPEECH_BEGIN, SPEECH_END = "<!-- speech-table: begin (scripts/zoo_table.py --update) -->", "<!-- speech-table: end -->"
 CMP_BEGIN, CMP_END = "<!-- compare-table: begin (scripts/zoo_table.py --update) -->", "<!-- compare-table: end -->"
 # Lucic et al. 2018, "Are GANs created equal?", Fashion-MNIST FID (Inception features; lower is
 # better), as quoted in the issue; `dcgan` is their NS GAN (non-saturating loss).
@@ -276,6 +277,34 @@ def chess_table():
     return "\n".join(rows) + "\n"
 
 
+# SEGAN's paper (Pascual et al. 2017, Table 1), on Valentini's set: noisy, Wiener, SEGAN
+SEGAN_PAPER = {"noisy": (1.68, 1.97, None), "wiener": (5.07, 2.22, None), "SEGAN (paper)": (7.73, 2.16, None)}
+
+
+def speech_table():
+    """Segmental SNR, PESQ and STOI on the generated test pairs (scripts/speech_eval.py): the
+    baselines' record and every segan record's speech_eval.tsv, with the paper's values."""
+    rows = ["| method | SSNR (dB) | PESQ (wide-band) | STOI | paper's SSNR / PESQ (another data set) | run |",
+            "|---|---|---|---|---|---|"]
+    found = False
+    sources = [("speech-baselines", os.path.join(RUNS, "speech-baselines", "output.tsv"))]
+    sources += [(n, os.path.join(RUNS, n, "speech_eval.tsv")) for n in sorted(os.listdir(RUNS)) if n.startswith("segan")]
+    for name, path in sources:
+        if not os.path.isfile(path):
+            continue
+        for line in read(path).splitlines()[1:]:
+            method, n, ssnr, pesq, stoi = line.split("\t")
+            if name != "speech-baselines" and method in ("noisy", "wiener"):
+                continue  # the baselines once, from their own record
+            found = True
+            paper = SEGAN_PAPER.get(method, SEGAN_PAPER["SEGAN (paper)"] if name != "speech-baselines" else None)
+            label = {"noisy": "noisy input", "wiener": "Wiener filter (decision-directed)"}.get(method, f"`segan` ({method})")
+            ref = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else ""
+            rows.append(f"| {label} | {float(ssnr):.2f} | {float(pesq):.2f} | {float(stoi):.3f} | {ref} | "
+                        f"[{name}](runs/{name}/command.txt) |")
+    return "\n".join(rows) + "\n" if found else ""
+
+
 def seqgan_table():
     """NLL-oracle of each SeqGAN arm: after pre-training (the snapshot at the end of it) and at
     the end, seeds grouped; the same seed means the same oracle and pre-training in both arms."""
@@ -448,6 +477,7 @@ def main():
     text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
     text = replace_between(text, SEQ_BEGIN, SEQ_END, seqgan_table())
     text = replace_between(text, CHESS_BEGIN, CHESS_END, chess_table())
+    text = replace_between(text, SPEECH_BEGIN, SPEECH_END, speech_table())
     with open(RESULTS, "w") as f:
         f.write(text)
     print(f"updated {RESULTS}")
