@@ -306,29 +306,41 @@ def speech_table():
 
 
 def seqgan_table():
-    """NLL-oracle of each SeqGAN arm: after pre-training (the snapshot at the end of it) and at
-    the end, seeds grouped; the same seed means the same oracle and pre-training in both arms."""
-    groups = {}
+    """NLL-oracle of the two SeqGAN arms seed by seed (each seed has its own oracle, so the arms
+    compare within a seed): after pre-training (the snapshot at the end of D's pre-training,
+    the same in both arms) and at the end, and the paired difference."""
+    by_seed = {}
     for n in recorded(False):
         r = record(n)
         if r["config"].get("model") != "seqgan" or "nll_oracle" not in r:
             continue
         c = r["config"]
-        # G is fixed from the end of its pre-training to the end of D's: the last snapshot there
         pg = int(c.get("pretrain-g", 0))
         pre = [s for s in r["nll_curve"] if pg <= s <= pg + int(c.get("pretrain-d", 0))]
         r["nll_pre"] = r["nll_curve"][max(pre)] if pre else None
-        groups.setdefault((c.get("mode", ""), c.get("steps", "")), []).append(r)
-    if not groups:
+        by_seed.setdefault(c.get("seed", "?"), {})[c.get("mode", "")] = r
+    if not by_seed:
         return ""
-    rows = ["| arm | steps (pre-training + adversarial or MLE) | NLL-oracle after pre-training (2000 samples) | "
-            "NLL-oracle at the end (10000 samples) | CPU min | runs |", "|---|---|---|---|---|---|"]
-    for (mode, steps) in sorted(groups):
-        rs = sorted(groups[(mode, steps)], key=lambda r: r["name"])
-        rows.append(f"| `--mode {mode}` | {steps} | {fmt([r.get('nll_pre') for r in rs], 3)} | "
-                    f"{fmt([r['nll_oracle'] for r in rs], 3)} | {fmt([r.get('cpu_min') for r in rs])} | "
-                    + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in rs) + " |")
+    rows = ["| seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
+            "end, `--mode seqgan` (10000 samples) | seqgan - mle | CPU min (mle / seqgan) | runs |",
+            "|---|---|---|---|---|---|---|"]
+    diffs = []
+    for seed in sorted(by_seed):
+        arms = by_seed[seed]
+        mle, adv = arms.get("mle"), arms.get("seqgan")
+        pre = next((a["nll_pre"] for a in (mle, adv) if a and a.get("nll_pre") is not None), None)
+        diff = adv["nll_oracle"] - mle["nll_oracle"] if mle and adv else None
+        if diff is not None:
+            diffs.append(diff)
+        cell = lambda a, k, d=3: f"{a[k]:.{d}f}" if a and a.get(k) is not None else "not run yet"
+        rows.append(f"| {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
+                    + (f"{diff:+.3f}" if diff is not None else "") + f" | {cell(mle, 'cpu_min', 1)} / {cell(adv, 'cpu_min', 1)} | "
+                    + ", ".join(f"[{a['name']}](runs/{a['name']}/command.txt)" for a in (mle, adv) if a) + " |")
+    if len(diffs) > 1:
+        rows.append(f"| mean over the paired seeds |  |  |  | {fmt(diffs, 3)} |  |  |")
     return "\n".join(rows) + "\n"
+
+
 TEXT_SETTINGS = ["cell", "layers", "hidden", "bptt", "batch", "lr", "clip"]
 
 
