@@ -31,7 +31,7 @@ train::RunOptions segan_run(const fs::path& out, const fs::path& data, const std
 }
 }  // namespace
 
-TEST_CASE("segan: G learns to denoise a tiny pair set; eval writes the enhanced speech", "[train][segan]") {
+TEST_CASE("segan: G learns to denoise a tiny pair set, and eval writes the enhanced speech", "[train][segan]") {
   test::TempDir tmp("duel_segan");
   test::write_speech_fixture(tmp.dir / "speech", 6, 2, 8000);
   for (const std::string mode : {"l1", "gan"}) {
