@@ -172,6 +172,9 @@ class Segan : public train::Model {
   void step(int64_t) override {
     const SpeechSet& set = speech();
     DUEL_CHECK(!set.train.empty(), "segan: the speech set '", set.dir, "' has no training utterances");
+    if (train_pre.empty())  // the training speech pre-emphasised once, clean and noisy
+      for (const auto& u : set.train)
+        train_pre.push_back({pre_emphasis(u.clean, kPreEmphasis), pre_emphasis(u.noisy, kPreEmphasis)});
     // a batch of random windows (pre-emphasised), zero-padded where an utterance is shorter
     std::vector<float> clean(B * W, 0.f), noisy(B * W, 0.f);
     // (with N data-parallel ranks every rank draws the global batch's N * B crops and noise and
@@ -179,14 +182,12 @@ class Segan : public train::Model {
     const int64_t ranks = dist::world_size(), rank = dist::rank();
     auto u = rand({2 * B * ranks}, TensorOptions(kFloat64), &crops).narrow(0, 2 * B * rank, 2 * B).to_vector<double>();
     for (int64_t b = 0; b < B; ++b) {
-      const auto& utt = set.train[std::min<size_t>(set.train.size() - 1, (size_t)(u[2 * b] * set.train.size()))];
-      const int64_t n = (int64_t)utt.clean.size(), room = std::max<int64_t>(0, n - W);
+      const auto& [pc, pn] = train_pre[std::min<size_t>(train_pre.size() - 1, (size_t)(u[2 * b] * train_pre.size()))];
+      const int64_t n = (int64_t)pc.size(), room = std::max<int64_t>(0, n - W);
       const int64_t start = std::min<int64_t>(room, (int64_t)(u[2 * b + 1] * (double)(room + 1)));
-      for (int64_t t = 0; t < W && start + t < n; ++t) {
-        const int64_t i = start + t;
-        clean[b * W + t] = utt.clean[i] - (float)kPreEmphasis * (i ? utt.clean[i - 1] : 0.f);
-        noisy[b * W + t] = utt.noisy[i] - (float)kPreEmphasis * (i ? utt.noisy[i - 1] : 0.f);
-      }
+      const int64_t len = std::min(W, n - start);
+      std::copy(pc.begin() + start, pc.begin() + start + len, clean.begin() + b * W);
+      std::copy(pn.begin() + start, pn.begin() + start + len, noisy.begin() + b * W);
     }
     Tensor x = from_vector(clean, {B, 1, W}).to(device), xn = from_vector(noisy, {B, 1, W}).to(device);
     Tensor z = randn(G->z_shape(B * ranks, W), TensorOptions(kFloat32), &noise).narrow(0, B * rank, B).contiguous().to(device);
@@ -222,8 +223,13 @@ class Segan : public train::Model {
     if (set.test.empty()) return {};
     double s = 0;
     const int64_t n = std::min<int64_t>(eval_utterances, (int64_t)set.test.size());
-    for (int64_t i = 0; i < n; ++i) s += segmental_snr(set.test[i].clean, enhance(set.test[i].noisy));
-    write_spectrograms(run.path("samples_latest.png"), set.test[0]);
+    std::vector<float> first;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<float> e = enhance(set.test[i].noisy);
+      s += segmental_snr(set.test[i].clean, e);
+      if (i == 0) first = std::move(e);
+    }
+    write_spectrograms(run.path("samples_latest.png"), set.test[0], first);
     return {{"ssnr", s / (double)n}};
   }
 
@@ -237,18 +243,20 @@ class Segan : public train::Model {
                 meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
     std::filesystem::create_directories(run.path("enhanced"));
     double noisy_ssnr = 0, enhanced_ssnr = 0;
+    std::vector<float> first;
     for (int64_t i = 0; i < n; ++i) {
       const auto& u = set.test[i];
       std::vector<float> e = enhance(u.noisy);
       noisy_ssnr += segmental_snr(u.clean, u.noisy);
       enhanced_ssnr += segmental_snr(u.clean, e);
       write_wav(run.path("enhanced/" + u.id + ".wav"), e, kSpeechRate);
+      if (i == 0) first = std::move(e);
     }
     std::printf("test set %s: %lld utterances (unseen sentences, voices, noises and SNRs)\n", set.dir.c_str(),
                 (long long)n);
     std::printf("%-34s %7.3f dB\n", "segmental SNR, noisy input", noisy_ssnr / (double)n);
     std::printf("%-34s %7.3f dB\n", "segmental SNR, enhanced", enhanced_ssnr / (double)n);
-    write_spectrograms(run.path("spectrograms.png"), set.test[0]);
+    write_spectrograms(run.path("spectrograms.png"), set.test[0], first);
     std::printf("enhanced speech: %s/*.wav; spectrograms (noisy, enhanced, clean): %s\n",
                 run.path("enhanced").c_str(), run.path("spectrograms.png").c_str());
   }
@@ -282,10 +290,10 @@ class Segan : public train::Model {
   }
 
   // Log spectrograms of the noisy, enhanced and clean versions of `u`, stacked top to bottom.
-  void write_spectrograms(const std::string& path, const SpeechUtterance& u) {
+  static void write_spectrograms(const std::string& path, const SpeechUtterance& u, const std::vector<float>& enhanced) {
     std::vector<Tensor> rows;
-    for (const auto* s : {&u.noisy, static_cast<const std::vector<float>*>(nullptr), &u.clean}) {
-      Tensor db = log_spectrogram(s ? *s : enhance(u.noisy));
+    for (const auto* s : {&u.noisy, &enhanced, &u.clean}) {
+      Tensor db = log_spectrogram(*s);
       const double hi = max(db).item(), lo = hi - 80.0;
       rows.push_back(flip(db, {0}) * (2.0 / (hi - lo)) - (2.0 * lo / (hi - lo) + 1.0));  // low frequencies at the bottom
     }
@@ -301,6 +309,7 @@ class Segan : public train::Model {
   int64_t eval_utterances;
   Generator crops, noise;
   std::unique_ptr<SpeechSet> set_;
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> train_pre;  // (clean, noisy), pre-emphasised
   std::shared_ptr<SeganGenerator> G;
   std::shared_ptr<SeganDiscriminator> D;
   std::unique_ptr<optim::RMSprop> opt_G, opt_D;
