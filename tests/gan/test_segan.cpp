@@ -63,3 +63,12 @@ TEST_CASE("segan: G learns to denoise a tiny pair set, and eval writes the enhan
     CHECK(enhanced / set.test.size() > noisy / set.test.size() + 1.0);  // 1 dB better than its input, on average
   }
 }
+
+TEST_CASE("segan: a window that the encoder cannot halve --layers times is refused, naming both", "[train][segan]") {
+  test::TempDir tmp("duel_segan_window");
+  test::write_speech_fixture(tmp.dir / "speech");
+  train::RunOptions o = segan_run(tmp.dir / "run", tmp.dir / "speech", "gan", 2);
+  o.extra["window"] = "500";  // 4 layers need a multiple of 16
+  train::Run run(o);
+  REQUIRE_THROWS_WITH(train::fit(run), Catch::Contains("--window 500") && Catch::Contains("2^--layers = 16"));
+}

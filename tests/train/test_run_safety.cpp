@@ -96,6 +96,9 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train chess-style --target carlsen", "chess-style: --target expects one of strong, weak, got 'carlsen'"},
       {"train chess-style --mode rl", "chess-style: --mode expects one of gan, supervised, got 'rl'"},
       {"train chess-style --tau 0", "chess-style: --tau expects a finite number in (0, 100], got '0'"},
+      {"train segan --mode wiener", "segan: --mode expects one of gan, l1, got 'wiener'"},
+      {"train segan --layers 12", "segan: --layers expects an integer in [1, 11], got '12'"},
+      {"train segan --window 8", "segan: --window expects an integer in [16, 1048576], got '8'"},
       {"train gann", "unknown model 'gann'; available: vae, char-rnn, gan,"},
   };
   for (const Case& c : cases) {
