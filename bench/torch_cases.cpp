@@ -1,6 +1,7 @@
 // libtorch bodies of the benchmarks: the same operations as duel_cases.cpp,
 // through the libtorch C++ API (ATen ops, autograd backward()). Built only when
 // CMake finds Torch (DUEL_BENCH_WITH_TORCH).
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <sstream>
@@ -22,7 +23,20 @@ std::string torch_description() {
   std::ostringstream os;
   os << "libtorch " << TORCH_VERSION << ", " << at::get_num_threads() << " intra-op threads, mkldnn "
      << (at::hasMKLDNN() ? (at::globalContext().userEnabledMkldnn() ? "on" : "off") : "absent") << ", BLAS via "
-     << (at::hasMKL() ? "MKL" : "system libblas (OpenBLAS here)");
+     << (at::hasMKL() ? "MKL" : "system libblas");
+  // OpenBLAS picks its kernels from the CPU's model number at load time. On a CPU it does not
+  // know (a VM reporting a generic model, or a CPU newer than the library) it falls back to an
+  // old SSE3 kernel ("Prescott"), several times slower than the AVX2/AVX-512 ones: name the
+  // kernel, so that a slow libtorch column is not mistaken for a fast duel
+  // (OPENBLAS_CORETYPE=SkylakeX or Haswell forces one; docs/performance.md).
+  using CoreName = char* (*)();
+  if (auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
+    const std::string core = f();
+    os << " = OpenBLAS, kernel " << core;
+    if (core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Penryn" || core == "Dunnington")
+      os << " (an SSE kernel: OpenBLAS did not recognise this CPU; set OPENBLAS_CORETYPE=Haswell or SkylakeX "
+            "for a fair comparison)";
+  }
   return os.str();
 }
 
