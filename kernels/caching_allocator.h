@@ -27,6 +27,10 @@
 // (empty_cache) and the raw allocation retried once; if it fails again, allocate throws
 // duel::Error with the request, the class and the allocator's statistics.
 //
+// Cached bytes can be capped (set_max_cached_bytes; unlimited by default): a freed block that
+// would take the cache over the cap goes straight back to the backend. The CPU device uses a
+// cap, since its memory is shared with everything else on the machine (tensor/storage.cpp).
+//
 // Thread-safe (one mutex). A block is never handed out twice: the allocator keeps the
 // set of blocks in use and deallocate() of a pointer it does not hold (a double free, a
 // foreign pointer) throws instead of corrupting the free lists.
@@ -139,9 +143,26 @@ class CachingAllocator {
     stats_.blocks_in_use -= 1;
     stats_.bytes_in_use -= b.size;
     stats_.bytes_requested -= b.requested;
+    if (stats_.bytes_cached + b.size > max_cached_) {
+      raw_.raw_free(p, b.size);
+      stats_.raw_frees += 1;
+      return;
+    }
     free_[{b.stream, b.size}].push_back(p);
     stats_.blocks_cached += 1;
     stats_.bytes_cached += b.size;
+  }
+
+  // Caps the bytes kept in the cache (SIZE_MAX: no cap, the default; 0: nothing is cached).
+  // If the cache already holds more, all of it is released.
+  void set_max_cached_bytes(size_t bytes) {
+    std::lock_guard<std::mutex> lk(mu_);
+    max_cached_ = bytes;
+    if (stats_.bytes_cached > max_cached_) release_cached_locked();
+  }
+  size_t max_cached_bytes() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return max_cached_;
   }
 
   // True if p is a block currently handed out by this allocator.
@@ -195,6 +216,7 @@ class CachingAllocator {
   mutable std::mutex mu_;
   std::unordered_map<void*, Block> in_use_;
   std::map<std::pair<const void*, size_t>, std::vector<void*>> free_;  // (stream, class) -> free blocks
+  size_t max_cached_ = SIZE_MAX;
   CachingAllocatorStats stats_;
 };
 

@@ -3,19 +3,85 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace duel {
 namespace {
 
+// CPU memory. Blocks of up to kCpuCacheMin bytes come straight from aligned_alloc: glibc's
+// heap reuses freed blocks of those sizes by itself. Larger blocks go through the generic
+// caching allocator (kernels/caching_allocator.h, classes of 2 MiB): glibc serves a request
+// above its mmap threshold (32 MiB at most) with a fresh mmap and gives it back with munmap
+// on free, so every new large output would page-fault and zero-fill all its pages again
+// (docs/performance.md, "CPU caching allocator"); the cache hands the same, already mapped,
+// block to the next request of the same class instead. Its size is capped: DUEL_CPU_CACHE_MB
+// (default 1024; 0 turns it off) or set_cpu_cache_limit(). Off by default under
+// AddressSanitizer, which must see every free to find use-after-free bugs.
+constexpr size_t kCpuCacheMin = size_t{4} << 20;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
+void* aligned_or_null(size_t nbytes) {
+  return std::aligned_alloc(64, (nbytes + 63) / 64 * 64);  // 64-byte alignment for SIMD loads
+}
+
+struct CpuRawMemory final : RawDeviceMemory {
+  void* raw_allocate(size_t nbytes) override { return aligned_or_null(nbytes); }
+  void raw_free(void* ptr, size_t) noexcept override { std::free(ptr); }
+};
+
+size_t initial_cpu_cache_limit() {
+  if (const char* env = std::getenv("DUEL_CPU_CACHE_MB")) {
+    char* end = nullptr;
+    const long long mb = std::strtoll(env, &end, 10);
+    if (end == env || *end != '\0' || mb < 0)
+      DUEL_FAIL("DUEL_CPU_CACHE_MB='", env, "': expected a whole number of MiB >= 0 (0 turns the cache off)");
+    return static_cast<size_t>(mb) << 20;
+  }
+  return kAsan ? 0 : size_t{1024} << 20;
+}
+
+// Built on first use and never destroyed: tensors held by static objects may be freed after
+// this file's globals are gone at exit.
+CachingAllocator& cpu_cache() {
+  static CachingAllocator* cache = [] {
+    static CpuRawMemory* raw = new CpuRawMemory;
+    auto* c = new CachingAllocator(*raw, "cpu allocator");
+    c->set_max_cached_bytes(initial_cpu_cache_limit());
+    return c;
+  }();
+  return *cache;
+}
+
 struct CpuAllocator final : Allocator {
+  static bool cached_size(size_t nbytes) { return nbytes > kCpuCacheMin; }
+
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
-    size_t rounded = (nbytes + 63) / 64 * 64;  // 64-byte alignment for SIMD loads
-    void* p = std::aligned_alloc(64, rounded);
+    if (cached_size(nbytes)) return cpu_cache().allocate(nbytes);
+    void* p = aligned_or_null(nbytes);
+    if (!p) {
+      cpu_cache().empty_cache();
+      p = aligned_or_null(nbytes);
+    }
     if (!p) DUEL_FAIL("cpu allocator: out of memory allocating ", nbytes, " bytes");
     return p;
   }
-  void deallocate(void* ptr, size_t) override { std::free(ptr); }
+  void deallocate(void* ptr, size_t nbytes) override {
+    if (!ptr) return;
+    if (cached_size(nbytes)) cpu_cache().deallocate(ptr);
+    else std::free(ptr);
+  }
   void copy_to_host(void* dst, const void* src, size_t n) override {
     if (n) std::memcpy(dst, src, n);
   }
@@ -28,6 +94,11 @@ CpuAllocator cpu_allocator;
 std::array<Allocator*, 3> allocators = {&cpu_allocator, nullptr, nullptr};
 
 }  // namespace
+
+CachingAllocatorStats cpu_allocator_stats() { return cpu_cache().stats(); }
+void cpu_empty_cache() { cpu_cache().empty_cache(); }
+void set_cpu_cache_limit(size_t bytes) { cpu_cache().set_max_cached_bytes(bytes); }
+size_t cpu_cache_limit() { return cpu_cache().max_cached_bytes(); }
 
 void register_allocator(DeviceType type, Allocator* allocator) {
   allocators[static_cast<size_t>(type)] = allocator;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/caching_allocator.h"
 #include "tensor/device.h"
 
 namespace duel {
@@ -20,6 +21,15 @@ struct Allocator {
   virtual void copy_from_host(void* device_dst, const void* host_src, size_t nbytes) = 0;
 };
 void register_allocator(DeviceType type, Allocator* allocator);
+
+// The CPU allocator keeps freed blocks larger than 4 MiB for reuse (tensor/storage.cpp), so that
+// a large output allocated every step is not page-faulted in again every step. At most
+// cpu_cache_limit() bytes are kept: DUEL_CPU_CACHE_MB (default 1024; 0 turns the cache off; off
+// by default under AddressSanitizer) or set_cpu_cache_limit(bytes).
+CachingAllocatorStats cpu_allocator_stats();  // the large blocks only
+void cpu_empty_cache();                      // gives every cached block back to the system
+void set_cpu_cache_limit(size_t bytes);      // 0: cache nothing (and release what is cached)
+size_t cpu_cache_limit();
 Allocator& allocator_for(Device device);  // throws a clear error when the device is unavailable
 
 struct Storage {

@@ -132,6 +132,65 @@ TEST_CASE("caching allocator: empty_cache releases every cached block, not the o
   CHECK(a.stats().raw_frees == 7);
 }
 
+TEST_CASE("caching allocator: a cap on the cached bytes frees what does not fit", "[allocator]") {
+  FakeRaw raw;
+  CachingAllocator a(raw, "fake");
+  a.set_max_cached_bytes(size_t{5} << 20);  // room for two 2 MiB blocks, not three
+  std::vector<void*> ps;
+  for (int i = 0; i < 3; ++i) ps.push_back(a.allocate(size_t{2} << 20));
+  for (void* p : ps) a.deallocate(p);
+  CHECK(a.stats().blocks_cached == 2);
+  CHECK(a.stats().bytes_cached == (size_t{4} << 20));
+  CHECK(raw.frees == 1);  // the third went back to the backend at once
+  CHECK(raw.live.size() == 2);
+  a.set_max_cached_bytes(size_t{1} << 20);  // lowering the cap below what is cached releases it
+  CHECK(a.stats().blocks_cached == 0);
+  CHECK(raw.live.empty());
+  a.set_max_cached_bytes(0);  // 0: nothing is kept
+  a.deallocate(a.allocate(100));
+  CHECK(a.stats().blocks_cached == 0);
+  CHECK(raw.live.empty());
+  CHECK(a.max_cached_bytes() == 0);
+}
+
+// The CPU device keeps large freed blocks (tensor/storage.cpp), so that a large output
+// allocated every step is not faulted in again every step.
+TEST_CASE("cpu allocator: large tensors reuse a cached block, small ones and a limit of 0 do not", "[allocator]") {
+  const size_t saved = cpu_cache_limit();
+  set_cpu_cache_limit(size_t{64} << 20);
+  cpu_empty_cache();
+  const int64_t big = (int64_t{6} << 20) / 4;  // 6 MiB of float32: above the 4 MiB threshold
+  const void* first = nullptr;
+  {
+    Tensor a = full({big}, 3.0f);
+    first = a.raw_data();
+    CHECK(reinterpret_cast<uintptr_t>(first) % 64 == 0);
+  }
+  auto st = cpu_allocator_stats();
+  CHECK(st.blocks_cached == 1);
+  CHECK(st.bytes_cached == (size_t{6} << 20));
+  {
+    Tensor b = empty({big / 2, 2});  // same size, another shape: the same block
+    CHECK(b.raw_data() == first);
+    CHECK(cpu_allocator_stats().cache_hits == st.cache_hits + 1);
+    // a reused block holds stale data, and an op must not depend on it
+    Tensor c = zeros({big});
+    Tensor d = c + 1.0f;
+    CHECK(d.sum().item() == static_cast<double>(big));
+  }
+  {
+    const auto before = cpu_allocator_stats().allocations;
+    Tensor small = zeros({(int64_t{1} << 20) / 4});  // 1 MiB: from the heap, not the cache
+    CHECK(cpu_allocator_stats().allocations == before);
+  }
+  set_cpu_cache_limit(0);
+  CHECK(cpu_allocator_stats().blocks_cached == 0);
+  { Tensor e = zeros({big}); }
+  CHECK(cpu_allocator_stats().blocks_cached == 0);  // freed to the system at once
+  CHECK(cpu_cache_limit() == 0);
+  set_cpu_cache_limit(saved);
+}
+
 TEST_CASE("caching allocator: a block is never handed out twice", "[allocator]") {
   FakeRaw raw;
   CachingAllocator a(raw, "fake");
