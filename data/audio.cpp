@@ -180,4 +180,13 @@ std::vector<float> de_emphasis(const std::vector<float>& y, double a) {
   return x;
 }
 
+std::vector<float> remove_dc(std::vector<float> x) {
+  if (x.empty()) return x;
+  double sum = 0;
+  for (float v : x) sum += v;
+  const float mean = (float)(sum / (double)x.size());
+  for (float& v : x) v -= mean;
+  return x;
+}
+
 }  // namespace duel

@@ -59,4 +59,9 @@ Tensor log_spectrogram(const std::vector<float>& x);
 std::vector<float> pre_emphasis(const std::vector<float>& x, double a);
 std::vector<float> de_emphasis(const std::vector<float>& y, double a);
 
+// x minus its mean (DC removal). De-emphasis is an integrator with gain 1 / (1 - a) = 20 at
+// 0 Hz, so a constant bias of b in a pre-emphasised estimate becomes an offset of 20 b in the
+// waveform; speech has no DC, and removing it uses nothing but the estimate itself.
+std::vector<float> remove_dc(std::vector<float> x);
+
 }  // namespace duel

@@ -19,7 +19,8 @@
 // --mode l1 trains G on the L1 term alone (no D): the same network as plain regression, to
 // measure what the adversarial term adds. At evaluation each test utterance is cut into
 // windows (no overlap; the last one zero-padded), enhanced window by window with a fresh z,
-// de-emphasised and joined; `duel eval` reports segmental SNR of the noisy input and of the
+// joined, de-emphasised and its DC removed (de-emphasis turns a small bias of G's output into
+// a large offset: data/audio.h, remove_dc; the paper does not say it removes DC); `duel eval` reports segmental SNR of the noisy input and of the
 // enhanced speech and writes the enhanced WAVs (run/enhanced/) for scripts/speech_eval.py
 // (PESQ, STOI, and the Wiener-filter baseline) and spectrograms of an example.
 //
@@ -225,7 +226,7 @@ class Segan : public train::Model {
     const int64_t n = std::min<int64_t>(eval_utterances, (int64_t)set.test.size());
     std::vector<float> first;
     for (int64_t i = 0; i < n; ++i) {
-      std::vector<float> e = enhance(set.test[i].noisy);
+      std::vector<float> e = remove_dc(enhance(set.test[i].noisy));
       s += segmental_snr(set.test[i].clean, e);
       if (i == 0) first = std::move(e);
     }
@@ -242,12 +243,14 @@ class Segan : public train::Model {
                 gan_mode ? "gan" : "l1", meta["step"].c_str(),
                 meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
     std::filesystem::create_directories(run.path("enhanced"));
-    double noisy_ssnr = 0, enhanced_ssnr = 0;
+    double noisy_ssnr = 0, raw_ssnr = 0, enhanced_ssnr = 0;
     std::vector<float> first;
     for (int64_t i = 0; i < n; ++i) {
       const auto& u = set.test[i];
-      std::vector<float> e = enhance(u.noisy);
+      std::vector<float> raw = enhance(u.noisy);
+      std::vector<float> e = remove_dc(raw);
       noisy_ssnr += segmental_snr(u.clean, u.noisy);
+      raw_ssnr += segmental_snr(u.clean, raw);
       enhanced_ssnr += segmental_snr(u.clean, e);
       write_wav(run.path("enhanced/" + u.id + ".wav"), e, kSpeechRate);
       if (i == 0) first = std::move(e);
@@ -256,6 +259,8 @@ class Segan : public train::Model {
                 (long long)n);
     std::printf("%-34s %7.3f dB\n", "segmental SNR, noisy input", noisy_ssnr / (double)n);
     std::printf("%-34s %7.3f dB\n", "segmental SNR, enhanced", enhanced_ssnr / (double)n);
+    std::printf("%-34s %7.3f dB   (G's de-emphasised output before its DC is removed)\n",
+                "segmental SNR, enhanced with DC", raw_ssnr / (double)n);
     write_spectrograms(run.path("spectrograms.png"), set.test[0], first);
     std::printf("enhanced speech: %s/*.wav; spectrograms (noisy, enhanced, clean): %s\n",
                 run.path("enhanced").c_str(), run.path("spectrograms.png").c_str());

@@ -58,6 +58,13 @@ TEST_CASE("audio: segmental SNR, pre-emphasis and the spectrogram against hand-d
   CHECK(y[1] == Approx(c[1] - 0.95 * c[0]));
   std::vector<float> back = de_emphasis(y, 0.95);
   for (int t = 0; t < 16000; t += 997) CHECK(back[t] == Approx(c[t]).margin(1e-5));
+  // a bias of 0.001 in the pre-emphasised domain comes back as 0.001 / (1 - 0.95) = 0.02 of DC
+  std::vector<float> biased = y;
+  for (float& v : biased) v += 0.001f;
+  std::vector<float> drift = de_emphasis(biased, 0.95);
+  CHECK(drift[15999] - c[15999] == Approx(0.02).epsilon(1e-3));
+  CHECK(remove_dc({1.0f, 2.0f, 6.0f}) == std::vector<float>{-2.0f, -1.0f, 3.0f});
+  CHECK(remove_dc({}).empty());
 
   // a tone at bin 20 (20 * 16000 / 512 = 625 Hz) peaks in row 20 of every frame
   std::vector<float> tone(4096);
