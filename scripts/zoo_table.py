@@ -318,26 +318,27 @@ def seqgan_table():
         pg = int(c.get("pretrain-g", 0))
         pre = [s for s in r["nll_curve"] if pg <= s <= pg + int(c.get("pretrain-d", 0))]
         r["nll_pre"] = r["nll_curve"][max(pre)] if pre else None
-        by_seed.setdefault(c.get("seed", "?"), {})[c.get("mode", "")] = r
+        by_seed.setdefault((pg, c.get("seed", "?")), {})[c.get("mode", "")] = r
     if not by_seed:
         return ""
-    rows = ["| seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
+    rows = ["| G pre-training epochs | seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
             "end, `--mode seqgan` (10000 samples) | seqgan - mle | CPU min (mle / seqgan) | runs |",
-            "|---|---|---|---|---|---|---|"]
-    diffs = []
-    for seed in sorted(by_seed):
-        arms = by_seed[seed]
+            "|---|---|---|---|---|---|---|---|"]
+    diffs = {}
+    for pg, seed in sorted(by_seed):
+        arms = by_seed[(pg, seed)]
         mle, adv = arms.get("mle"), arms.get("seqgan")
         pre = next((a["nll_pre"] for a in (mle, adv) if a and a.get("nll_pre") is not None), None)
         diff = adv["nll_oracle"] - mle["nll_oracle"] if mle and adv else None
         if diff is not None:
-            diffs.append(diff)
+            diffs.setdefault(pg, []).append(diff)
         cell = lambda a, k, d=3: f"{a[k]:.{d}f}" if a and a.get(k) is not None else "not run yet"
-        rows.append(f"| {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
+        rows.append(f"| {pg} | {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
                     + (f"{diff:+.3f}" if diff is not None else "") + f" | {cell(mle, 'cpu_min', 1)} / {cell(adv, 'cpu_min', 1)} | "
                     + ", ".join(f"[{a['name']}](runs/{a['name']}/command.txt)" for a in (mle, adv) if a) + " |")
-    if len(diffs) > 1:
-        rows.append(f"| mean over the paired seeds |  |  |  | {fmt(diffs, 3)} |  |  |")
+    for pg in sorted(diffs):
+        if len(diffs[pg]) > 1:
+            rows.append(f"| {pg} | mean over the paired seeds |  |  |  | {fmt(diffs[pg], 3)} |  |  |")
     return "\n".join(rows) + "\n"
 
 
