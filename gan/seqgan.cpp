@@ -24,6 +24,11 @@
 // from the same pre-trained generator (the same --seed gives the same oracle, data and
 // pre-training, bit for bit).
 //
+// Data-parallel (mpirun -np N): --batch and --d-samples are per rank; every draw (MLE batches,
+// G's sequences, the roll-outs, D's negatives and dropout masks) is this rank's share of the
+// draw one process with N times the batch would make, so N ranks follow that process
+// (`dist: 2 ranks of seqgan match 1 process with the whole batch`).
+//
 // Scaled to a CPU budget (the paper's values in brackets): G pre-training 15 epochs [80-120];
 // D pre-training 20 rounds of 3 epochs on 1000 + 1000 sequences [50 rounds of 3 epochs on
 // 10,000 + 10,000]; 100 adversarial steps [200], each with 1 D round of 3 epochs on 1000 +
@@ -35,6 +40,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "dist/dist.h"
 #include "gan/models.h"
 #include "nn/nn.h"
 #include "tensor/ops/loss.h"
@@ -48,6 +54,14 @@ using train::Checkpointable;
 using train::Metrics;
 using train::Options;
 using train::Run;
+
+// Which rows of a data-parallel draw are this rank's: the global draw has B * ranks sequences
+// laid out as `groups` groups (e.g. the roll-outs) of B / groups rows per rank, and local row
+// g * (B / groups) + b is global row (g * ranks + rank) * (B / groups) + b.
+struct Shard {
+  int64_t ranks = 1, rank = 0, groups = 1;
+};
+Shard this_rank(int64_t groups = 1) { return {dist::world_size(), dist::rank(), groups}; }
 
 // A token-level LSTM language model: x_t -> embedding -> LSTM cell -> logits over the vocabulary.
 // The input at t = 1 is the start token 0 (as in the authors' code).
@@ -80,8 +94,10 @@ class TokenLstm : public nn::Module {
     return gather(lp, 2, y.unsqueeze(2)).squeeze(2);
   }
 
-  // B sequences of length T; with a prefix [B, P] (P < T) the first P tokens are given.
-  Tensor sample(int64_t B, int64_t T, Generator& gen, const Tensor& prefix = {}) {
+  // B sequences of length T; with a prefix [B, P] (P < T) the first P tokens are given. With a
+  // shard, this rank's B rows of a global draw, each with exactly the uniforms one process
+  // sampling all of them would give it.
+  Tensor sample(int64_t B, int64_t T, Generator& gen, const Tensor& prefix = {}, Shard shard = {}) {
     NoGradGuard ng;
     const int64_t P = prefix.defined() ? prefix.size(1) : 0;
     std::vector<int64_t> out(B * T);
@@ -99,7 +115,11 @@ class TokenLstm : public nn::Module {
         continue;
       }
       std::vector<float> probs = softmax((*output)(s.first), 1).to_vector<float>();
-      std::vector<double> u = rand({B}, TensorOptions(kFloat64), &gen).to_vector<double>();
+      std::vector<double> u = rand({B * shard.ranks}, TensorOptions(kFloat64), &gen)
+                                  .reshape({shard.groups, shard.ranks, B / shard.groups})
+                                  .select(1, shard.rank)
+                                  .contiguous()
+                                  .to_vector<double>();
       std::vector<int64_t> next(B);
       for (int64_t b = 0; b < B; ++b) {  // inverse CDF
         double acc = 0;
@@ -148,7 +168,16 @@ class CnnDiscriminator : public nn::Module {
     Tensor h = cat(pooled, 1);
     Tensor gate = sigmoid((*highway_t)(h));
     h = gate * relu((*highway_h)(h)) + (1.0 - gate) * h;
-    return (*out)((*dropout)(h)).squeeze(1);
+    if (is_training() && dist::is_distributed()) {
+      // this rank's rows of the mask one process would draw for the global batch
+      const int64_t B = h.size(0), ranks = dist::world_size();
+      Tensor keep = bernoulli({B * ranks, h.size(1)}, 1.0 - dropout->p, TensorOptions(h.dtype()), dropout->gen)
+                        .narrow(0, dist::rank() * B, B);
+      h = h * (keep * (1.0 / (1.0 - dropout->p)));
+    } else {
+      h = (*dropout)(h);
+    }
+    return (*out)(h).squeeze(1);
   }
   std::shared_ptr<nn::Embedding> embedding;
   std::vector<std::shared_ptr<nn::Conv1d>> convs;
@@ -269,12 +298,18 @@ class SeqGan : public train::Model {
     return total / (double)(n * T);
   }
 
-  // One epoch of maximum likelihood on S, in shuffled batches.
+  // One epoch of maximum likelihood on S, in shuffled batches (each rank: its B rows of every
+  // global batch of B * ranks).
   void mle_epoch() {
+    const int64_t ranks = dist::world_size(), rank = dist::rank();
     Tensor perm = randperm(S.size(0), &data_gen);
-    for (int64_t i = 0; i + B <= S.size(0); i += B) mle_update(index_select(S, 0, perm.narrow(0, i, B)));
+    for (int64_t i = 0; i + B * ranks <= S.size(0); i += B * ranks)
+      mle_update(index_select(S, 0, perm.narrow(0, i + rank * B, B)));
   }
-  void mle_batch() { mle_update(index_select(S, 0, randint(0, S.size(0), {B}, &data_gen))); }
+  void mle_batch() {
+    const int64_t ranks = dist::world_size();
+    mle_update(index_select(S, 0, randint(0, S.size(0), {B * ranks}, &data_gen).narrow(0, dist::rank() * B, B)));
+  }
   void mle_update(const Tensor& y) {
     Tensor loss = -mean(G->token_log_probs(y));
     opt_G->zero_grad();
@@ -284,18 +319,28 @@ class SeqGan : public train::Model {
   }
 
   // D on d_samples sequences of S and as many fresh ones of G, d_epochs epochs, eq. 5.
+  // Data-parallel: d_samples and B per rank. Each rank samples its share of the negatives; they
+  // are gathered, so that every rank holds the global set and trains on its B rows of every
+  // global batch, as one process with all of them would.
   void d_round() {
     D->train();
-    Tensor pos = index_select(S, 0, randint(0, S.size(0), {d_samples}, &data_gen));
-    Tensor neg = G->sample(d_samples, T, sampler);
+    const int64_t ranks = dist::world_size(), rank = dist::rank(), n = d_samples * ranks;
+    Tensor pos = index_select(S, 0, randint(0, S.size(0), {n}, &data_gen));
+    Tensor neg = G->sample(d_samples, T, sampler, {}, this_rank());
+    if (ranks > 1) {  // all-gather as a sum: every rank fills its rows of a zero tensor
+      Tensor all = zeros({n, T}, TensorOptions(kInt64));
+      all.narrow(0, rank * d_samples, d_samples).copy_(neg);
+      dist::all_reduce_sum_(all);
+      neg = all;
+    }
     Tensor x = cat({pos, neg}, 0);
-    Tensor y = cat({ones({d_samples}), zeros({d_samples})}, 0);
+    Tensor y = cat({ones({n}), zeros({n})}, 0);
     double total = 0;
     int64_t batches = 0;
     for (int64_t e = 0; e < d_epochs; ++e) {
-      Tensor perm = randperm(2 * d_samples, &data_gen);
-      for (int64_t i = 0; i + B <= 2 * d_samples; i += B, ++batches) {
-        Tensor idx = perm.narrow(0, i, B);
+      Tensor perm = randperm(2 * n, &data_gen);
+      for (int64_t i = 0; i + B * ranks <= 2 * n; i += B * ranks, ++batches) {
+        Tensor idx = perm.narrow(0, i + rank * B, B);
         Tensor loss = binary_cross_entropy_with_logits((*D)(index_select(x, 0, idx)), index_select(y, 0, idx));
         opt_D->zero_grad();
         loss.backward();
@@ -314,7 +359,7 @@ class SeqGan : public train::Model {
     std::vector<Tensor> q;
     for (int64_t t = 1; t < T; ++t) {
       Tensor prefix = repeat(Y.narrow(1, 0, t), {rollouts, 1});  // [N B, t]: B prefixes, N times
-      Tensor completed = beta->sample(rollouts * B, T, sampler, prefix);
+      Tensor completed = beta->sample(rollouts * B, T, sampler, prefix, this_rank(rollouts));
       q.push_back(mean(sigmoid((*D)(completed)).reshape({rollouts, B}), {0}));
     }
     q.push_back(sigmoid((*D)(Y)));
@@ -323,7 +368,7 @@ class SeqGan : public train::Model {
   }
 
   void policy_gradient_step() {
-    Tensor Y = G->sample(B, T, sampler);
+    Tensor Y = G->sample(B, T, sampler, {}, this_rank());
     Tensor Q = rewards(Y);
     reward = mean(Q).item();
     Tensor loss = -mean(G->token_log_probs(Y) * Q);  // eq. 8 (the gradient of the expected reward)
