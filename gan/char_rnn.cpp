@@ -33,6 +33,7 @@
 #include <cstdio>
 
 #include "data/text.h"
+#include "dist/dist.h"
 #include "gan/models.h"
 #include "gan/nets.h"
 #include "nn/nn.h"
@@ -71,22 +72,50 @@ class CharRnn : public train::Model {
     s.add("data_position", stream.position, 0, stream.batches_per_epoch());
     s.add("data_epoch", stream.epoch, 0, INT64_MAX);
     // the state carried between segments: part of the run, so that a resumed run continues
-    // exactly (none at the start of an epoch)
+    // exactly (none at the start of an epoch). Saved for all the streams of the global batch,
+    // [batch * ranks, hidden] per tensor (data-parallel: gathered by before_checkpoint()), so
+    // that a run resumed with the same global number of streams, on any number of ranks, gives
+    // every rank the rows of its own streams.
     s.add_tensors(
         "carry",
         [this] {
+          const RnnState& all = dist::is_distributed() ? carry_all : carry;
           std::map<std::string, Tensor> m;
-          for (size_t n = 0; n < carry.h.size(); ++n) m["h" + std::to_string(n)] = carry.h[n];
-          for (size_t n = 0; n < carry.c.size(); ++n) m["c" + std::to_string(n)] = carry.c[n];
+          for (size_t n = 0; n < all.h.size(); ++n) m["h" + std::to_string(n)] = all.h[n];
+          for (size_t n = 0; n < all.c.size(); ++n) m["c" + std::to_string(n)] = all.c[n];
           return m;
         },
         [this](const std::map<std::string, Tensor>& m) {
           carry = {};
-          for (size_t n = 0; m.count("h" + std::to_string(n)); ++n)
-            carry.h.push_back(m.at("h" + std::to_string(n)).to(device));
-          for (size_t n = 0; m.count("c" + std::to_string(n)); ++n)
-            carry.c.push_back(m.at("c" + std::to_string(n)).to(device));
+          const int64_t streams = B * dist::world_size();
+          for (auto& [k, t] : m)
+            if (t.dim() != 2 || t.size(0) != streams) {
+              if (dist::is_root())
+                std::printf("char-rnn: the checkpoint carries the state of %lld streams, this run has %lld (--batch "
+                            "%lld x %d ranks); the carried state restarts from zero\n",
+                            (long long)(t.dim() ? t.size(0) : 0), (long long)streams, (long long)B,
+                            dist::world_size());
+              return;
+            }
+          auto mine = [&](const Tensor& t) { return t.narrow(0, B * dist::rank(), B).contiguous().to(device); };
+          for (size_t n = 0; m.count("h" + std::to_string(n)); ++n) carry.h.push_back(mine(m.at("h" + std::to_string(n))));
+          for (size_t n = 0; m.count("c" + std::to_string(n)); ++n) carry.c.push_back(mine(m.at("c" + std::to_string(n))));
         });
+  }
+
+  // Every rank's carried state into carry_all, [batch * ranks, hidden] per tensor, rows in the
+  // order of the streams (rank r's are rows r * batch ..): a sum of zero-padded copies.
+  void before_checkpoint() override {
+    carry_all = {};
+    const int64_t ranks = dist::world_size(), rank = dist::rank();
+    auto gather = [&](const Tensor& t) {
+      Tensor all = zeros({B * ranks, t.size(1)}, TensorOptions(t.dtype()));
+      all.narrow(0, rank * B, B).copy_(t.to(kCPU));
+      dist::all_reduce_sum_(all);
+      return all;
+    };
+    for (const Tensor& h : carry.h) carry_all.h.push_back(gather(h));
+    for (const Tensor& c : carry.c) carry_all.c.push_back(gather(c));
   }
 
   void step(int64_t) override {
@@ -227,6 +256,7 @@ class CharRnn : public train::Model {
   std::shared_ptr<SkipRnn> net;
   std::unique_ptr<optim::Adam> opt;
   RnnState carry;
+  RnnState carry_all;  // data-parallel: every rank's carry, gathered for the checkpoint
   Tensor loss;
   double grad_norm = 0;
 };

@@ -199,7 +199,11 @@ FitResult fit(Run& run, const ModelInfo& info) {
   if (!ro.quiet && writer) bar = std::make_unique<ProgressBar>(info.name, ro.steps, start);
   int64_t last_checkpoint = resuming ? start : -1;
   auto checkpoint = [&](int64_t at) {
-    if (!writer) return;
+    if (distributed) model->before_checkpoint();
+    if (!writer) {
+      last_checkpoint = at;  // every rank counts the checkpoints, so that all call the final one alike
+      return;
+    }
     std::string bad = first_non_finite(state);
     DUEL_CHECK(bad.empty(), info.name, ": training diverged: ", bad, " is not finite at ", info.defaults.step_name, " ",
                at, "; the last good checkpoint",

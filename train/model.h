@@ -50,6 +50,10 @@ class Model {
     (void)run, (void)step;
     return {};
   }
+  // Data-parallel: called on every rank just before rank 0 writes a checkpoint (a collective
+  // point: every rank calls it at the same step), for a model whose checkpoint must hold state
+  // the other ranks have (char-rnn's carried hidden states); nothing by default.
+  virtual void before_checkpoint() {}
   // After the state was restored from a checkpoint at `step` (before the first step).
   virtual void resumed(Run& run, int64_t step) { (void)run, (void)step; }
   // After the loop (completed or interrupted): plots, a summary line.

@@ -286,6 +286,66 @@ TEST_CASE("dist: 2 ranks of seqgan match 1 process with the whole batch", "[dist
   for (auto* d : {&one, &two, &other}) fs::remove_all(*d);
 }
 
+// char-rnn carries each stream's hidden state from one segment to the next: a checkpoint holds
+// every rank's (gathered), and a resumed run gives each rank the rows of its own streams.
+TEST_CASE("dist: char-rnn's carried state survives a checkpoint of 2 ranks, and restarts from zero for other streams",
+          "[dist][mpi]") {
+  REQUIRE_MPI();
+  const fs::path dir = test::fresh_dir("dist", "char-rnn");
+  fs::create_directories(dir);
+  const fs::path corpus = dir / "text.txt";
+  {
+    std::ofstream f(corpus);
+    for (int i = 0; i < 300; ++i) f << "the cat sat on the mat " << i % 7 << ". ";
+  }
+  const fs::path whole = dir / "whole", a = dir / "a", b = dir / "b";
+  const std::string common = " train char-rnn --data " + corpus.string() +
+                             " --hidden 8 --bptt 10 --seed 1 --quiet --sample-every 1000 --checkpoint-every 3 ";
+  // 6 steps without a break, on 2 ranks of 2 streams each
+  auto r1 = run_shell(mpirun(2) + common + "--batch 2 --steps 6 --out " + whole.string());
+  INFO(r1.output);
+  REQUIRE(r1.code == 0);
+  // 3 steps, then resumed to 6 on 2 ranks
+  auto r2 = run_shell(mpirun(2) + common + "--batch 2 --steps 3 --out " + a.string());
+  INFO(r2.output);
+  REQUIRE(r2.code == 0);
+  Checkpoint at3 = load_checkpoint((a / "checkpoint.duel").string());
+  REQUIRE(at3.has("carry.h0"));
+  CHECK(at3.get("carry.h0").sizes() == Shape{4, 8});  // all 4 streams' state, not rank 0's 2
+  fs::copy(a, b, fs::copy_options::recursive);
+  const fs::path c = dir / "c";
+  fs::copy(a, c, fs::copy_options::recursive);
+  auto r3 = run_shell(mpirun(2) + common + "--batch 2 --steps 6 --out " + a.string());
+  INFO(r3.output);
+  REQUIRE(r3.code == 0);
+  auto [diff, where] = max_difference(whole, a, {"rnn.", "opt."});
+  INFO("2 ranks resumed on 2: largest difference " << diff << " in " << where);
+  CHECK(diff == 0.0);
+  // a checkpoint from before this fix (rank 0's 2 rows only) fails the same comparison: give
+  // both ranks rank 0's carried state, as the old checkpoint did, and the run ends elsewhere
+  {
+    Checkpoint old = load_checkpoint((b / "checkpoint.duel").string());
+    for (const char* k : {"carry.h0", "carry.c0", "carry.h1", "carry.c1"})
+      if (old.has(k)) {
+        Tensor t = old.get(k);
+        old.tensors[k] = cat({t.narrow(0, 0, 2), t.narrow(0, 0, 2)}, 0);
+      }
+    save_checkpoint((b / "checkpoint.duel").string(), old.tensors, old.meta);
+  }
+  auto r4 = run_shell(mpirun(2) + common + "--batch 2 --steps 6 --out " + b.string());
+  INFO(r4.output);
+  REQUIRE(r4.code == 0);
+  CHECK(max_difference(whole, b, {"rnn."}).first > 1e-6);
+  // another number of streams (1 process with --batch 2: 2 streams) cannot take the carried
+  // state of 4: it restarts from zero, saying so
+  auto r5 = test::run_cli(common + "--batch 2 --steps 6 --out " + c.string());
+  INFO(r5.output);
+  REQUIRE(r5.code == 0);
+  CHECK_THAT(r5.output, Catch::Contains("carries the state of 4 streams, this run has 2") &&
+                            Catch::Contains("restarts from zero"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("dist: with --sync-bn, 2 ranks of DCGAN match 1 process with the whole batch", "[dist][mpi]") {
   REQUIRE_MPI();
   if (!fashion_mnist_present()) SKIP_TEST("no Fashion-MNIST (apt-get install dataset-fashion-mnist)");
