@@ -56,8 +56,8 @@ class Acgan : public GanModel {
   void step(int64_t) override {
     // ---- D: maximise L_S + L_C ----
     auto [x, y] = data.next_labelled();
-    Tensor c = randint(0, kClasses, {m}, &noise).to(device);  // c ~ p_c, uniform
-    Tensor fake = (*G)(conditioned(sample_noise(m, z_dim, noise, device), c));
+    Tensor c = draw_shard(m, [&](int64_t k) { return randint(0, kClasses, {k}, &noise); }).to(device);  // c ~ p_c
+    Tensor fake = (*G)(conditioned(sample_noise_shard(m, z_dim, noise, device), c));
     Tensor h_real = net->features(x), h_fake = net->features(fake.detach());
     s_real = net->head(0, h_real);
     s_fake = net->head(0, h_fake);

@@ -132,9 +132,13 @@ Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool 
 }
 
 Tensor sample_noise_shard(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape) {
+  return draw_shard(n, [&](int64_t k) { return sample_noise(k, dim, gen, device, image_shape); });
+}
+
+Tensor draw_shard(int64_t n, const std::function<Tensor(int64_t)>& draw) {
   const int ranks = dist::world_size();
-  if (ranks == 1) return sample_noise(n, dim, gen, device, image_shape);
-  return sample_noise(n * ranks, dim, gen, device, image_shape).narrow(0, dist::rank() * n, n).contiguous();
+  if (ranks == 1) return draw(n);
+  return draw(n * ranks).narrow(0, dist::rank() * n, n).contiguous();
 }
 
 void save_samples(train::Run& run, const DataSource& data, const Tensor& samples, int64_t step, const Tensor& field,

@@ -3,6 +3,7 @@
 // mixtures of the WGAN-GP paper. Also the pictures and toy metrics every GAN writes, and a
 // labelled subset with a recorded seed for the semi-supervised models.
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,11 @@ Tensor sample_noise(int64_t n, int64_t dim, Generator& gen, Device device, bool 
 // The same for a training batch of n per rank: with N data-parallel ranks, this rank's n rows of
 // the N * n drawn (every rank draws them all from the same stream); sample_noise in one process.
 Tensor sample_noise_shard(int64_t n, int64_t dim, Generator& gen, Device device, bool image_shape = false);
+// Any per-sample draw of a training step (classes, codes, interpolation weights, binarisation
+// noise) for n samples per rank: draw(N * n) on every rank, from the same stream position, and
+// this rank's rows rank * n ... (rank + 1) * n of it; draw(n) in one process. So N ranks draw
+// what one process with the global batch would, and the stream advances alike everywhere.
+Tensor draw_shard(int64_t n, const std::function<Tensor(int64_t)>& draw);
 
 // Writes the picture for `samples` at `step` (samples_<step>.png and samples_latest.png): an
 // image grid of `columns` per row, or for toy data a scatter of real and generated points over

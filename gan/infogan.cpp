@@ -74,9 +74,12 @@ class Infogan : public GanModel {
   void step(int64_t) override {
     // ---- c ~ P(c), z ~ N(0, I) ----
     Tensor x = data.next();
-    Tensor c_cat = randint(0, kCategories, {m}, &noise).to(device);
-    Tensor c_cont = n_cont > 0 ? uniform({m, n_cont}, -1.0, 1.0, TensorOptions(kFloat32, device), &noise) : Tensor();
-    Tensor fake = (*G)(input(sample_noise(m, z_dim, noise, device), c_cat, c_cont));
+    Tensor c_cat = draw_shard(m, [&](int64_t k) { return randint(0, kCategories, {k}, &noise); }).to(device);
+    Tensor c_cont = n_cont > 0 ? draw_shard(m, [&](int64_t k) {
+                                   return uniform({k, n_cont}, -1.0, 1.0, TensorOptions(kFloat32, device), &noise);
+                                 })
+                               : Tensor();
+    Tensor fake = (*G)(input(sample_noise_shard(m, z_dim, noise, device), c_cat, c_cont));
     // ---- D and Q: max_D V(D, G) and max_Q L_I ----
     Tensor h_fake = net->features(fake.detach());
     d_real = net->head(0, net->features(x));

@@ -1,6 +1,7 @@
 #include "gan/losses.h"
 
 #include "autograd/engine.h"
+#include "gan/data.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/linalg.h"
 #include "tensor/ops/loss.h"
@@ -125,9 +126,12 @@ void HistoricalAverage::update() {
 Tensor gradient_penalty(nn::Module& critic, const Tensor& real, const Tensor& fake, double lambda, Generator& gen) {
   DUEL_CHECK(real.sizes() == fake.sizes(), "gradient_penalty: real ", shape_str(real.sizes()), " and fake ",
              shape_str(fake.sizes()), " must have the same shape");
-  Shape eps_shape(real.dim(), 1);
-  eps_shape[0] = real.size(0);
-  Tensor eps = rand(eps_shape, TensorOptions(real.dtype(), real.device()), &gen);
+  // one weight per sample, this rank's rows of the global batch's draw (data-parallel)
+  Tensor eps = draw_shard(real.size(0), [&](int64_t k) {
+    Shape eps_shape(real.dim(), 1);
+    eps_shape[0] = k;
+    return rand(eps_shape, TensorOptions(real.dtype(), real.device()), &gen);
+  });
   Tensor x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_();
   Tensor d_hat = critic(x_hat);
   Tensor grad = autograd::grad({sum(d_hat)}, {x_hat}, {}, /*create_graph=*/true)[0];

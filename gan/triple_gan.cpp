@@ -83,8 +83,8 @@ class TripleGan : public SemiSupervisedGan {
   void step(int64_t t) override {
     auto [x_lab, y_lab] = labelled.next_labelled();
     Tensor x_unl = data.next();
-    Tensor y_g = randint(0, K, {m}, &noise).to(device);  // y ~ p(y), uniform
-    Tensor fake = (*G)(with_one_hot(sample_noise(m, z_dim, noise, device), y_g, K));
+    Tensor y_g = draw_shard(m, [&](int64_t k) { return randint(0, K, {k}, &noise); }).to(device);  // y ~ p(y)
+    Tensor fake = (*G)(with_one_hot(sample_noise_shard(m, z_dim, noise, device), y_g, K));
     // ---- D: tell the data's pairs from C's and G's ----
     Tensor logits_unl = (*C)(x_unl);                 // C's labels for the unlabelled images
     Tensor p_c = softmax(logits_unl, 1).detach();

@@ -77,8 +77,8 @@ class Vae : public GanModel {
   }
 
   void step(int64_t) override {
-    Tensor x = binarized(data.next(), binarize);                 // X^M, dynamically binarised
-    elbo = mean(lower_bound(x, noise));                          // L^M / M
+    Tensor x = binarized(data.next(), binarize, true);           // X^M, dynamically binarised
+    elbo = mean(lower_bound(x, noise, true));                    // L^M / M
     Tensor loss = -elbo;
     opt->zero_grad();
     loss.backward();
@@ -105,16 +105,24 @@ class Vae : public GanModel {
   }
 
  private:
-  static Tensor binarized(const Tensor& images, Generator& gen) {
+  // `training`: the batch is this rank's shard, and so are the uniforms (draw_shard)
+  static Tensor binarized(const Tensor& images, Generator& gen, bool training = false) {
     Tensor p = (images + 1.0) * 0.5;  // grey levels as probabilities
-    return lt(rand(p.sizes(), TensorOptions(p.dtype(), p.device()), &gen), p).to(p.dtype()).flatten(1);
+    auto draw = [&](int64_t k) {
+      Shape s = p.sizes();
+      s[0] = k;
+      return rand(s, TensorOptions(p.dtype(), p.device()), &gen);
+    };
+    Tensor u = training ? draw_shard(p.size(0), draw) : draw(p.size(0));
+    return lt(u, p).to(p.dtype()).flatten(1);
   }
 
   // L(theta, phi; x) per datapoint [M] with z = mu + sigma * eps, eps from `gen`.
-  Tensor lower_bound(const Tensor& x, Generator& gen) {
+  Tensor lower_bound(const Tensor& x, Generator& gen, bool training = false) {
     Tensor h = (*encoder)(x);
     Tensor mu = h.narrow(1, 0, z_dim), logvar = h.narrow(1, z_dim, z_dim);
-    Tensor eps = randn(mu.sizes(), TensorOptions(mu.dtype(), mu.device()), &gen);
+    auto draw = [&](int64_t k) { return randn({k, z_dim}, TensorOptions(mu.dtype(), mu.device()), &gen); };
+    Tensor eps = training ? draw_shard(mu.size(0), draw) : draw(mu.size(0));
     Tensor z = mu + exp(logvar * 0.5) * eps;
     Tensor log_px_z = -sum(binary_cross_entropy_with_logits((*decoder)(z), x, Reduction::None), {1});
     Tensor neg_kl = sum(1.0 + logvar - mu * mu - exp(logvar), {1}) * 0.5;

@@ -225,6 +225,48 @@ TEST_CASE("dist: 2 ranks with batch 32 end with the parameters of 1 process with
   for (auto* d : {&one, &two, &other}) fs::remove_all(*d);
 }
 
+// The models with per-sample draws besides data and z (classes, codes, interpolation weights,
+// binarisation and reparameterisation noise) take their rows of the global batch's draws
+// (gan::draw_shard), so 2 ranks follow 1 process with the whole batch. With --sync-bn (several
+// have batch norm) and the DCGAN test's criterion below: Adam moves a weight whose gradient is
+// rounding noise by a whole step, so a few may differ; a rank drawing its own z, classes or
+// weights makes 40% and more of them differ (unsharding acgan's z was tried: 42%). One step:
+// by the second, those few flipped weights have moved D enough that InfoGAN's G (lr 1e-3)
+// differs in 14% of its weights, by at most two steps of lr, without any error in the draws.
+TEST_CASE("dist: 2 ranks of the models with extra per-sample draws match 1 process with the whole batch",
+          "[dist][mpi]") {
+  REQUIRE_MPI();
+  const bool fmnist = fashion_mnist_present();
+  struct Case {
+    std::string model, args;
+    bool needs_fmnist;
+  };
+  for (const Case& c : {Case{"wgan-gp", "--data 8gaussians", false}, Case{"acgan", "", true}, Case{"infogan", "", true},
+                        Case{"triple-gan", "--labels-per-class 10", true}, Case{"lsgan-qi", "--gp 1", true},
+                        Case{"vae", "", true}}) {
+    INFO(c.model);
+    if (c.needs_fmnist && !fmnist) {
+      WARN("skipped " << c.model << ": no Fashion-MNIST (apt-get install dataset-fashion-mnist)");
+      continue;
+    }
+    const fs::path one = test::fresh_dir("dist", c.model + "-draws-one"), two = test::fresh_dir("dist", c.model + "-draws-two");
+    const std::string common = " train " + c.model + " " + c.args + " --steps 1 --seed 5 --quiet --sample-every 1000 --sync-bn ";
+    auto r1 = test::run_cli(common + "--batch 16 --out " + one.string());
+    INFO(r1.output);
+    REQUIRE(r1.code == 0);
+    auto r2 = run_shell(mpirun(2) + common + "--batch 8 --out " + two.string());
+    INFO(r2.output);
+    REQUIRE(r2.code == 0);
+    auto [diff, where] = max_difference(one, two, {"G.", "D.", "C.", "net.", "encoder.", "decoder.", "L."});
+    auto [differing, total] = count_differences(one, two, {"G.", "D.", "C.", "net.", "encoder.", "decoder.", "L."}, 1e-5);
+    INFO("largest difference " << diff << " in " << where << "; " << differing << " of " << total
+                               << " elements differ by more than 1e-5");
+    CHECK(differing <= total / 100);
+    fs::remove_all(one);
+    fs::remove_all(two);
+  }
+}
+
 // The zoo IV models draw their own batches and noise (chess positions, Gumbel noise and random
 // moves; speech crops and z): each rank must take its shard of the global batch's draws.
 TEST_CASE("dist: 2 ranks of chess-style and of segan match 1 process with the whole batch", "[dist][mpi]") {
