@@ -287,6 +287,7 @@ def speech_table():
     rows = ["| method | SSNR (dB) | PESQ (wide-band) | STOI | paper's SSNR / PESQ (another data set) | run |",
             "|---|---|---|---|---|---|"]
     found = False
+    arms = {}
     sources = [("speech-baselines", os.path.join(RUNS, "speech-baselines", "output.tsv"))]
     sources += [(n, os.path.join(RUNS, n, "speech_eval.tsv")) for n in sorted(os.listdir(RUNS)) if n.startswith("segan")]
     for name, path in sources:
@@ -302,6 +303,18 @@ def speech_table():
             ref = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else ""
             rows.append(f"| {label} | {float(ssnr):.2f} | {float(pesq):.2f} | {float(stoi):.3f} | {ref} | "
                         f"[{name}](runs/{name}/command.txt) |")
+            if name != "speech-baselines":
+                c = record(name)["config"]
+                arms.setdefault((c.get("mode", "gan"), c.get("steps", "?")), []).append(
+                    (name, float(ssnr), float(pesq), float(stoi)))
+    # every arm with several seeds: mean and spread
+    for (mode, steps), runs in sorted(arms.items()):
+        if len(runs) < 2:
+            continue
+        ref = f"{SEGAN_PAPER['SEGAN (paper)'][0]:.2f} / {SEGAN_PAPER['SEGAN (paper)'][1]:.2f}" if mode == "gan" else ""
+        rows.append(f"| **`segan --mode {mode}`, {steps} steps, mean over seeds** | {fmt([r[1] for r in runs], 2)} | "
+                    f"{fmt([r[2] for r in runs], 2)} | {fmt([r[3] for r in runs], 3)} | {ref} | "
+                    + ", ".join(r[0] for r in runs) + " |")
     return "\n".join(rows) + "\n" if found else ""
 
 
