@@ -80,6 +80,7 @@ enum class EwOp {
   Relu,           // y = relu(x)
   Sigmoid,        // y = sigmoid(x)
   Exp,            // y = exp(x)
+  Tanh,           // y = tanh(x)
   Softmax,        // y = softmax(x, 1): rows of a vocabulary (language models, policies)
   AddRowBcast,    // y = a[rows, cols] + b[cols]
   AddColBcast,    // y = a[rows, cols] + b[rows, 1]

@@ -185,6 +185,7 @@ Prepared duel_elementwise(const EwSpec& s) {
     }
     case EwOp::Relu: p.run = [a] { Tensor y = duel::relu(a); }; break;
     case EwOp::Sigmoid: p.run = [a] { Tensor y = duel::sigmoid(a); }; break;
+    case EwOp::Tanh: p.run = [a] { Tensor y = duel::tanh(a); }; break;
     case EwOp::Exp: p.run = [a] { Tensor y = duel::exp(a); }; break;
     case EwOp::Softmax: p.run = [a] { Tensor y = duel::softmax(a, 1); }; break;
     case EwOp::AddRowBcast: {

@@ -439,6 +439,7 @@ std::vector<Row> make_rows() {
       {EwOp::Relu, "relu", 2, 4096, 4096},
       {EwOp::Sigmoid, "sigmoid", 2, 4096, 4096},
       {EwOp::Exp, "exp", 2, 4096, 4096},
+      {EwOp::Tanh, "tanh", 2, 4096, 4096},
       // SeqGAN's roll-outs (1024 sequences x a 5000-word vocabulary) and the chess policy
       {EwOp::Softmax, "softmax", 2, 1024, 5000},
       {EwOp::Softmax, "softmax", 2, 256, 4168},

@@ -168,6 +168,7 @@ Prepared torch_elementwise(const EwSpec& s) {
     }
     case EwOp::Relu: p.run = [a] { Tensor y = torch::relu(a); }; break;
     case EwOp::Sigmoid: p.run = [a] { Tensor y = torch::sigmoid(a); }; break;
+    case EwOp::Tanh: p.run = [a] { Tensor y = torch::tanh(a); }; break;
     case EwOp::Exp: p.run = [a] { Tensor y = torch::exp(a); }; break;
     case EwOp::Softmax: p.run = [a] { Tensor y = torch::softmax(a, 1); }; break;
     case EwOp::AddRowBcast: {
