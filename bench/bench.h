@@ -123,6 +123,7 @@ enum class StepKind {
 };
 struct StepSpec {
   StepKind kind;
+  int64_t batch = 64;  // the DCGAN step's batch (the batch-size rows); the others use their own
 };
 
 // duel bodies (duel_cases.cpp).

@@ -243,9 +243,8 @@ Prepared duel_rnn(const RnnSpec& s) {
 
 namespace {
 
-Prepared dcgan_step() {
+Prepared dcgan_step(int64_t m) {
   namespace nn = duel::nn;
-  const int64_t m = 64;
   auto G = duel::gan::dcgan_generator(100);
   auto D = duel::gan::dcgan_discriminator(/*sigmoid=*/true, /*batchnorm=*/true);
   auto opt_G = std::make_shared<duel::optim::Adam>(G->parameters(), duel::optim::AdamOptions{.lr = 2e-4, .betas = {0.5, 0.999}});
@@ -318,7 +317,7 @@ Prepared dqn_update() {
 
 Prepared duel_step(const StepSpec& s) {
   switch (s.kind) {
-    case StepKind::Dcgan: return dcgan_step();
+    case StepKind::Dcgan: return dcgan_step(s.batch);
     case StepKind::WganCriticImage:
     case StepKind::WganCriticImageBN:
     case StepKind::WganCriticToy: return wgan_critic_step(s.kind);

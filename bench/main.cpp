@@ -489,6 +489,13 @@ std::vector<Row> make_rows() {
     const StepSpec s{st.kind};
     add(st.op, st.shape, Unit::Steps, 1, [=] { return duel_step(s); }, TORCH_BODY(torch_step(s)));
   }
+  // how the DCGAN step's cost grows with the batch (64 is the row above;
+  // scripts/batch_scaling.py turns these rows into docs/performance.md's table and plot)
+  for (int64_t b : {16, 32, 128, 256}) {
+    const StepSpec s{StepKind::Dcgan, b};
+    add("step dcgan (D+G, Adam)", "batch " + std::to_string(b) + ", 1x28x28", Unit::Steps, 1,
+        [=] { return duel_step(s); }, TORCH_BODY(torch_step(s)));
+  }
   for (const char* game : {"cartpole", "breakout", "freeway", "asterix", "space_invaders", "seaquest"}) {
     const std::string g = game;
     add("env steps", g + " (random actions, 1000 steps)", Unit::Steps, 1000, [=] { return duel_env_steps(g, 1000); },

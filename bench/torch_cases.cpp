@@ -288,7 +288,7 @@ Prepared torch_step(const StepSpec& s) {
   Prepared p;
   switch (s.kind) {
     case StepKind::Dcgan: {
-      const int64_t m = 64;
+      const int64_t m = s.batch;
       auto G = dcgan_generator();
       auto D = dcgan_discriminator(true, true);
       auto opt_G = std::make_shared<torch::optim::Adam>(G->parameters(), AdamO(2e-4).betas({0.5, 0.999}));
