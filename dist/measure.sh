@@ -14,7 +14,7 @@ DUEL="${1:-build-mpi/duel}"
 STEPS="${2:-12}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMP_NUM_THREADS=1
-MODELS="${MODELS:-vae gan wgan wgan-gp lsgan-qi ebgan began dcgan acgan infogan ssl-baseline sgan improved-gan triple-gan bad-gan dqn}"
+MODELS="${MODELS:-vae gan wgan wgan-gp lsgan-qi ebgan began dcgan acgan infogan ssl-baseline sgan improved-gan triple-gan bad-gan dqn char-rnn seqgan chess-style segan}"
 tmp="$(mktemp -d /tmp/duel-measure-XXXX)"
 trap 'rm -rf "$tmp"' EXIT
 printf "model\tranks\tMB_per_step\tcollectives_per_step\tms_per_step\n"
@@ -26,6 +26,8 @@ for m in $MODELS; do
   [[ $m == ssl-baseline || $m == sgan || $m == improved-gan || $m == triple-gan || $m == bad-gan ]] && extra="--batch 32"
   # wgan: the authors' 100-critic-step bursts of the first 25 iterations would dominate a short run
   [[ $m == wgan ]] && extra="--critic-burst 0"
+  # seqgan: its adversarial steps (a pre-training step is a whole MLE epoch or D round)
+  [[ $m == seqgan ]] && extra="--pretrain-g 0 --pretrain-d 0"
   for r in 1 2; do
     line=$(mpirun -np "$r" --oversubscribe --bind-to none "$DUEL" train "$m" --steps "$steps" --sample-every 1000000 \
       --no-resume --out "$tmp/$m-$r" $extra 2>&1 | grep "^data-parallel:" || true)
