@@ -298,8 +298,10 @@ def speech_table():
             if name != "speech-baselines" and method in ("noisy", "wiener"):
                 continue  # the baselines once, from their own record
             found = True
-            paper = SEGAN_PAPER.get(method, SEGAN_PAPER["SEGAN (paper)"] if name != "speech-baselines" else None)
-            label = {"noisy": "noisy input", "wiener": "Wiener filter (decision-directed)"}.get(method, f"`segan` ({method})")
+            l1_arm = name != "speech-baselines" and record(name)["config"].get("mode") == "l1"
+            paper = SEGAN_PAPER.get(method, SEGAN_PAPER["SEGAN (paper)"] if name != "speech-baselines" and not l1_arm else None)
+            label = {"noisy": "noisy input", "wiener": "Wiener filter (decision-directed)"}.get(
+                method, f"`segan --mode l1` ({method})" if l1_arm else f"`segan` ({method})")
             ref = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else ""
             rows.append(f"| {label} | {float(ssnr):.2f} | {float(pesq):.2f} | {float(stoi):.3f} | {ref} | "
                         f"[{name}](runs/{name}/command.txt) |")
@@ -478,7 +480,7 @@ def interesting(model):
             "improved-gan": {"labels-per-class", "feature-matching", "minibatch-kernels", "historical-averaging",
                              "label-smoothing", "vbn"},
             "triple-gan": {"labels-per-class", "alpha", "alpha-p", "pseudo-after"},
-            "bad-gan": {"labels-per-class", "lambda-ent", "lambda-pt"}}.get(model, set())
+            "bad-gan": {"labels-per-class", "lambda-ent", "lambda-pt"}, "segan": {"mode"}}.get(model, set())
 
 
 def replace_between(text, begin, end, body):
