@@ -41,13 +41,7 @@ struct CpuRawMemory final : RawDeviceMemory {
 };
 
 size_t initial_cpu_cache_limit() {
-  if (const char* env = std::getenv("DUEL_CPU_CACHE_MB")) {
-    char* end = nullptr;
-    const long long mb = std::strtoll(env, &end, 10);
-    if (end == env || *end != '\0' || mb < 0)
-      DUEL_FAIL("DUEL_CPU_CACHE_MB='", env, "': expected a whole number of MiB >= 0 (0 turns the cache off)");
-    return static_cast<size_t>(mb) << 20;
-  }
+  if (const char* env = std::getenv("DUEL_CPU_CACHE_MB")) return parse_cpu_cache_mb(env);
   return kAsan ? 0 : size_t{1024} << 20;
 }
 
@@ -94,6 +88,14 @@ CpuAllocator cpu_allocator;
 std::array<Allocator*, 3> allocators = {&cpu_allocator, nullptr, nullptr};
 
 }  // namespace
+
+size_t parse_cpu_cache_mb(const char* text) {
+  char* end = nullptr;
+  const long long mb = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || mb < 0 || mb > (1LL << 30))
+    DUEL_FAIL("DUEL_CPU_CACHE_MB='", text, "': expected a whole number of MiB from 0 to 2^30 (0 turns the cache off)");
+  return static_cast<size_t>(mb) << 20;
+}
 
 CachingAllocatorStats cpu_allocator_stats() { return cpu_cache().stats(); }
 void cpu_empty_cache() { cpu_cache().empty_cache(); }

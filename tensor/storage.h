@@ -30,6 +30,8 @@ CachingAllocatorStats cpu_allocator_stats();  // the large blocks only
 void cpu_empty_cache();                      // gives every cached block back to the system
 void set_cpu_cache_limit(size_t bytes);      // 0: cache nothing (and release what is cached)
 size_t cpu_cache_limit();
+// DUEL_CPU_CACHE_MB's value in bytes; throws naming the variable, the value and the valid range.
+size_t parse_cpu_cache_mb(const char* text);
 Allocator& allocator_for(Device device);  // throws a clear error when the device is unavailable
 
 struct Storage {

@@ -155,6 +155,16 @@ TEST_CASE("caching allocator: a cap on the cached bytes frees what does not fit"
 
 // The CPU device keeps large freed blocks (tensor/storage.cpp), so that a large output
 // allocated every step is not faulted in again every step.
+TEST_CASE("cpu allocator: DUEL_CPU_CACHE_MB takes whole MiB from 0 and names a bad value", "[allocator]") {
+  CHECK(parse_cpu_cache_mb("0") == 0);
+  CHECK(parse_cpu_cache_mb("1024") == (size_t{1024} << 20));
+  for (const char* bad : {"", "-1", "12x", "1.5", "lots", "99999999999"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(parse_cpu_cache_mb(bad),
+                      Catch::Contains("DUEL_CPU_CACHE_MB='" + std::string(bad) + "'") && Catch::Contains("from 0 to 2^30"));
+  }
+}
+
 TEST_CASE("cpu allocator: large tensors reuse a cached block, small ones and a limit of 0 do not", "[allocator]") {
   const size_t saved = cpu_cache_limit();
   set_cpu_cache_limit(size_t{64} << 20);
