@@ -320,6 +320,16 @@ void broadcast(std::string& text, int root) {
   (void)root;
 }
 
+Tensor all_gather_rows(const Tensor& part) {
+  const int64_t n = part.size(0);
+  Shape shape = part.sizes();
+  shape[0] = n * world_size();
+  Tensor all = zeros(shape, TensorOptions(part.dtype()));
+  all.narrow(0, rank() * n, n).copy_(part.to(kCPU));
+  all_reduce_sum_(all);
+  return all;
+}
+
 Tensor all_reduce_sum(const Tensor& x) {
   Tensor out;
   {

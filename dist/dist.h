@@ -95,6 +95,9 @@ void broadcast(std::string& text, int root = 0);
 // gradients over the ranks (each rank's loss depends on every rank's x). Its backward is this
 // op again, so it can be differentiated twice. Used by synchronised batch norm.
 Tensor all_reduce_sum(const Tensor& x);
+// Every rank's `part` [n, ...] (the same shape everywhere) stacked by rank along dim 0,
+// [n * ranks, ...] on the CPU: rank r's rows are r * n ... (a sum of zero-padded copies).
+Tensor all_gather_rows(const Tensor& part);
 
 // Averages the gradients of `params` over the ranks: packed by dtype and device into buckets
 // of at most bucket_bytes() (DUEL_DIST_BUCKET_MB, default 25 MiB), every bucket's reduction

@@ -104,18 +104,11 @@ class CharRnn : public train::Model {
   }
 
   // Every rank's carried state into carry_all, [batch * ranks, hidden] per tensor, rows in the
-  // order of the streams (rank r's are rows r * batch ..): a sum of zero-padded copies.
+  // order of the streams (rank r's are rows r * batch ..).
   void before_checkpoint() override {
     carry_all = {};
-    const int64_t ranks = dist::world_size(), rank = dist::rank();
-    auto gather = [&](const Tensor& t) {
-      Tensor all = zeros({B * ranks, t.size(1)}, TensorOptions(t.dtype()));
-      all.narrow(0, rank * B, B).copy_(t.to(kCPU));
-      dist::all_reduce_sum_(all);
-      return all;
-    };
-    for (const Tensor& h : carry.h) carry_all.h.push_back(gather(h));
-    for (const Tensor& c : carry.c) carry_all.c.push_back(gather(c));
+    for (const Tensor& h : carry.h) carry_all.h.push_back(dist::all_gather_rows(h));
+    for (const Tensor& c : carry.c) carry_all.c.push_back(dist::all_gather_rows(c));
   }
 
   void step(int64_t) override {

@@ -327,12 +327,7 @@ class SeqGan : public train::Model {
     const int64_t ranks = dist::world_size(), rank = dist::rank(), n = d_samples * ranks;
     Tensor pos = index_select(S, 0, randint(0, S.size(0), {n}, &data_gen));
     Tensor neg = G->sample(d_samples, T, sampler, {}, this_rank());
-    if (ranks > 1) {  // all-gather as a sum: every rank fills its rows of a zero tensor
-      Tensor all = zeros({n, T}, TensorOptions(kInt64));
-      all.narrow(0, rank * d_samples, d_samples).copy_(neg);
-      dist::all_reduce_sum_(all);
-      neg = all;
-    }
+    if (ranks > 1) neg = dist::all_gather_rows(neg);
     Tensor x = cat({pos, neg}, 0);
     Tensor y = cat({ones({n}), zeros({n})}, 0);
     double total = 0;
