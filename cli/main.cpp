@@ -10,6 +10,7 @@
 //   duel eval <run-dir> --birthday             the birthday-paradox support estimate
 //   duel bench [args]                          kernel benchmarks (runs duel_bench)
 //   duel report <run-dir>... --out FILE.html   one self-contained HTML page comparing runs
+//   duel impl                                  which implementation runs each op (kernels/impl.h)
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "dist/dist.h"
+#include "kernels/impl.h"
 #include "tensor/serialize.h"
 #include "train/fit.h"
 #include "train/registry.h"
@@ -51,6 +53,8 @@ commands:
   report <run-dir>... --out FILE.html
                                 one self-contained HTML page comparing runs (training folders or
                                 docs/runs records): table, options, samples, metric plots, eval
+  impl                          the ops with several implementations (our kernels, cuDNN, cuBLAS, CPU
+                                GEMM variants): the choices and the current one (set with DUEL_IMPL)
 
 Exit status: 0 done, 1 error (the message says what and why), 2 bad command line,
 130/143 interrupted by Ctrl-C/SIGTERM (a checkpoint was written; rerun to resume).
@@ -277,6 +281,20 @@ int cmd_report(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The implementation switch's table (kernels/impl.h), as DUEL_IMPL resolves it now.
+int cmd_impl(const std::vector<std::string>& args) {
+  if (!args.empty()) usage_error("impl takes no arguments (set a choice with DUEL_IMPL=op=choice,...)");
+  std::printf("%-16s %-10s %-36s %s\n", "op", "current", "choices (the first is the default)", "covers");
+  for (const ImplInfo& i : impl_table()) {
+    std::string choices;
+    for (const std::string& c : i.choices) choices += (choices.empty() ? "" : ", ") + c;
+    std::printf("%-16s %-10s %-36s %s\n", i.op.c_str(), i.current.c_str(), choices.c_str(), i.what.c_str());
+  }
+  std::printf("\nchoose with DUEL_IMPL=\"op=choice,...\" (e.g. DUEL_IMPL=cpu:gemm=eigen duel train ...), or\n"
+              "duel::set_impl(op, choice) in C++; docs/architecture.md explains the switch.\n");
+  return 0;
+}
+
 int run_command(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     std::printf("%s", kUsage);
@@ -292,6 +310,7 @@ int run_command(int argc, char** argv) {
     if (cmd == "eval") return cmd_eval(args);
     if (cmd == "bench") return cmd_bench(argc, argv);
     if (cmd == "report") return cmd_report(args);
+    if (cmd == "impl") return cmd_impl(args);
     usage_error("unknown command '" + cmd + "'");
   } catch (const std::exception& e) {
     // under mpirun the other ranks would wait for this one: stop the whole job

@@ -14,6 +14,12 @@
 // backends of the build; a missing one is a compile error at the front-end, not a
 // run-time surprise.
 #pragma once
+// the cpu backend's declarations of the kernels that front-ends dispatch with a
+// geometry or update struct (the others come with their op's own kernels/cpu/*.h)
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/reduction.h"
 #include "kernels/cuda/kernels.h"
 #include "tensor/device.h"
 #include "tensor/error.h"

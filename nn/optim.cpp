@@ -234,7 +234,7 @@ void SGD::step() {
       }
       if (options.fused && fusable(p) && all_contiguous({&buf})) {
         Tensor g = dense_grad(p);
-        cpu::SgdUpdate u;
+        SgdUpdate u;
         u.lr = lr, u.momentum = mom, u.dampening = damp, u.weight_decay = wd, u.nesterov = nesterov;
         u.first_step = first;
         dispatch_fused(p, [&](auto tag) {
@@ -296,7 +296,7 @@ void Adam::step() {
       const double step_size = lr / bc1, bc2_sqrt = std::sqrt(bc2);
       if (options.fused && fusable(p) && all_contiguous({&m, &v, &vmax})) {
         Tensor g = dense_grad(p);
-        cpu::AdamUpdate u;  // the kernel derives step_size and sqrt(bc2) exactly as below
+        AdamUpdate u;  // the kernel derives step_size and sqrt(bc2) exactly as below
         u.lr = lr, u.beta1 = b1, u.beta2 = b2, u.eps = eps, u.weight_decay = wd;
         u.decoupled_weight_decay = decoupled, u.amsgrad = amsgrad, u.step = st.step;
         dispatch_fused(p, [&](auto tag) {
@@ -381,7 +381,7 @@ void RMSprop::step() {
       st.step += 1;
       if (options.fused && fusable(p) && all_contiguous({&sq, &ga, &buf})) {
         Tensor g = dense_grad(p);
-        cpu::RmspropUpdate u;
+        RmspropUpdate u;
         u.lr = lr, u.alpha = alpha, u.eps = eps, u.weight_decay = wd, u.momentum = mom;
         u.centered = centered, u.eps_inside_sqrt = inside;
         dispatch_fused(p, [&](auto tag) {

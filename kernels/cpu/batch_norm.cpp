@@ -126,6 +126,13 @@ void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weigh
 }
 
 template <class T>
+void batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double eps,
+                        T* mean, T* invstd, T* y) {
+  batch_norm_stats<T>(x, N, C, S, eps, mean, invstd);
+  batch_norm_apply<T>(x, mean, invstd, weight, bias, N, C, S, y);
+}
+
+template <class T>
 void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight,
                          int64_t N, int64_t C, int64_t S, T* gx, T* gweight, T* gbias) {
   const int64_t planes = N * C;
@@ -181,6 +188,10 @@ template void batch_norm_apply<float>(const float*, const float*, const float*, 
                                       const float*, int64_t, int64_t, int64_t, float*);
 template void batch_norm_apply<double>(const double*, const double*, const double*, const double*,
                                        const double*, int64_t, int64_t, int64_t, double*);
+template void batch_norm_forward<float>(const float*, const float*, const float*, int64_t, int64_t, int64_t, double,
+                                        float*, float*, float*);
+template void batch_norm_forward<double>(const double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                         double, double*, double*, double*);
 template void batch_norm_backward<float>(const float*, const float*, const float*, const float*,
                                          const float*, int64_t, int64_t, int64_t, float*, float*,
                                          float*);

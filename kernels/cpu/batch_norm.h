@@ -22,6 +22,12 @@ template <class T>
 void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
                       int64_t N, int64_t C, int64_t S, T* y);
 
+// The training-mode forward: batch_norm_stats, then batch_norm_apply (the fused entry the
+// front-end dispatches; the CUDA backend may run it as one cuDNN call, kernels/impl.h).
+template <class T>
+void batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double eps,
+                        T* mean, T* invstd, T* y);
+
 // Training-mode backward (mean/invstd are the batch statistics of x, as from
 // batch_norm_stats; their dependence on x is included). With
 // xhat = (x - mean) * invstd and M = N*S:

@@ -8,26 +8,10 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/types.h"  // Conv2dGeometry
+
 namespace duel::cpu {
 
-// Geometry of one convolution, in the conv2d (not transposed) orientation.
-//   input  x  [N, C, H, W]
-//   weight w  [O, C / groups, kH, kW]
-//   output y  [N, O, outH, outW]
-// Output channels [g*O/groups, (g+1)*O/groups) see only input channels
-// [g*C/groups, (g+1)*C/groups). Output pixel (oh, ow) reads input pixels
-// (oh*strideH - padH + ki*dilH, ow*strideW - padW + kj*dilW); reads outside
-// the image are zeros. Callers fill outH/outW; the usual value is
-// (H + 2*padH - dilH*(kH-1) - 1) / strideH + 1, but any consistent H, W, outH,
-// outW works (windows must lie inside the padded image); input pixels no
-// window covers simply get zero gradient (conv_transpose output_padding).
-struct Conv2dGeometry {
-  int64_t N, C, H, W;  // input  [N, C, H, W]
-  int64_t O, kH, kW;   // weight [O, C / groups, kH, kW]
-  int64_t groups = 1;
-  int64_t strideH = 1, strideW = 1, padH = 0, padW = 0, dilH = 1, dilW = 1;
-  int64_t outH, outW;  // output [N, O, outH, outW]
-};
 
 // y[N, O, outH, outW] = conv2d(x[N, C, H, W], w[O, C/groups, kH, kW]); no bias.
 // y is overwritten. Buffers must not alias.

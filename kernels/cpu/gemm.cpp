@@ -46,6 +46,8 @@
 // product for the shapes where threads are used), and there is no synchronisation at all.
 #include "kernels/cpu/gemm.h"
 
+#include "kernels/impl.h"  // detail::impl_from_env
+
 #include <omp.h>
 
 #include <algorithm>
@@ -528,14 +530,18 @@ GemmImpl auto_impl() {
   return chosen;
 }
 
+// DUEL_IMPL's cpu:gemm (kernels/impl.h) when it names one, else DUEL_GEMM.
 GemmImpl initial_impl() {
   GemmImpl impl = GemmImpl::Auto;
-  if (const char* env = std::getenv("DUEL_GEMM")) {
+  const std::string from_impl = detail::impl_from_env("cpu:gemm");  // throws on a malformed DUEL_IMPL
+  const char* var = from_impl.empty() ? "DUEL_GEMM" : "DUEL_IMPL's cpu:gemm";
+  const char* env = from_impl.empty() ? std::getenv("DUEL_GEMM") : from_impl.c_str();
+  if (env) {
     if (!parse_gemm_impl(env, impl)) {
-      std::fprintf(stderr, "duel: DUEL_GEMM=%s is not one of eigen|auto|generic|avx2|avx512; using auto\n", env);
+      std::fprintf(stderr, "duel: %s=%s is not one of eigen|auto|generic|avx2|avx512; using auto\n", var, env);
       impl = GemmImpl::Auto;
     } else if (!cpu_has(impl)) {
-      std::fprintf(stderr, "duel: DUEL_GEMM=%s: this CPU cannot run it; using auto\n", env);
+      std::fprintf(stderr, "duel: %s=%s: this CPU cannot run it; using auto\n", var, env);
       impl = GemmImpl::Auto;
     }
   }

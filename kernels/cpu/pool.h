@@ -3,19 +3,10 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/types.h"  // Pool2dGeometry
+
 namespace duel::cpu {
 
-// Geometry of one pooling op:
-//   input  [N, C, H, W], output [N, C, outH, outW]
-// Window of output (oh, ow): input rows oh*strideH - padH + i*dilH, i < kH
-// (same for columns). Callers fill outH/outW (floor or ceil mode); windows
-// may run past the bottom/right edge (ceil mode), those taps are ignored.
-struct Pool2dGeometry {
-  int64_t N, C, H, W, kH, kW, strideH, strideW, padH, padW, dilH = 1, dilW = 1, outH, outW;
-  // avg pool only: divide by the window size including padding (PyTorch's
-  // count_include_pad); otherwise by the number of in-image taps.
-  bool count_include_pad = true;
-};
 
 // y[N, C, outH, outW] = max over each window; padding acts as -inf, NaN
 // propagates. indices[N, C, outH, outW] (may be nullptr) receives the argmax

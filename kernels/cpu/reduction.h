@@ -1,10 +1,7 @@
 // CPU reduction kernels.
 #pragma once
+#include "kernels/types.h"  // ReduceOp
 #include "tensor/tensor.h"
-
-namespace duel {
-enum class ReduceOp { Sum, Max, Min };
-}
 
 namespace duel::cpu {
 

@@ -30,6 +30,9 @@
 // for very few channels with huge N*S a split into several blocks per channel with a
 // Chan merge of the partial (count, mean, M2) triples would be the next step.
 #include "kernels/cuda/utils.cuh"
+#if defined(__CUDACC__)
+#include "kernels/cudnn/cudnn_ops.h"
+#endif
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
 namespace {
@@ -129,9 +132,26 @@ void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weigh
   DUEL_CHECK_LAUNCH("bn_apply_kernel");
 }
 
+// stats + apply, or one cuDNN call (cuda:batch_norm=cudnn, kernels/impl.h)
+template <class T>
+void batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double eps,
+                        T* mean, T* invstd, T* y) {
+#if defined(__CUDACC__)
+  if (cudnn::selected(cudnn::Op::BatchNorm) && cudnn::batch_norm_forward<T>(x, weight, bias, N, C, S, eps, mean, invstd, y))
+    return;
+#endif
+  batch_norm_stats<T>(x, N, C, S, eps, mean, invstd);
+  batch_norm_apply<T>(x, mean, invstd, weight, bias, N, C, S, y);
+}
+
 template <class T>
 void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
                          int64_t C, int64_t S, T* gx, T* gweight, T* gbias) {
+#if defined(__CUDACC__)
+  if (cudnn::selected(cudnn::Op::BatchNorm) &&
+      cudnn::batch_norm_backward<T>(gy, x, mean, invstd, weight, N, C, S, gx, gweight, gbias))
+    return;  // cuda:batch_norm=cudnn
+#endif
   if (C <= 0) return;
   DUEL_LAUNCH((bn_backward_kernel<T>), grid_for(C, 1), warp_multiple(N * S), 0, launch_stream())(
       gy, x, mean, invstd, weight, N, C, S, gx, gweight, gbias);
@@ -144,6 +164,10 @@ template void batch_norm_apply<float>(const float*, const float*, const float*, 
                                       int64_t, int64_t, float*);
 template void batch_norm_apply<double>(const double*, const double*, const double*, const double*, const double*,
                                        int64_t, int64_t, int64_t, double*);
+template void batch_norm_forward<float>(const float*, const float*, const float*, int64_t, int64_t, int64_t, double,
+                                        float*, float*, float*);
+template void batch_norm_forward<double>(const double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                         double, double*, double*, double*);
 template void batch_norm_backward<float>(const float*, const float*, const float*, const float*, const float*, int64_t,
                                          int64_t, int64_t, float*, float*, float*);
 template void batch_norm_backward<double>(const double*, const double*, const double*, const double*, const double*,

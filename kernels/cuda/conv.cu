@@ -69,10 +69,13 @@
 #include <cstring>
 
 #include "kernels/cuda/conv_algorithm.h"
+#include "kernels/impl.h"
 #include "kernels/cuda/gemm_tile.cuh"
 
 #if defined(__CUDACC__)
 #include <cublas_v2.h>
+
+#include "kernels/cudnn/cudnn_ops.h"
 #endif
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
@@ -171,7 +174,13 @@ struct ConvBackwardWeight {
 std::atomic<int> g_algorithm{-1};  // -1: not yet read from DUEL_CUDA_CONV
 std::atomic<size_t> g_workspace_limit{size_t(128) << 20};
 
+#define DUEL_CONV_STR2_(x) #x
+#define DUEL_CONV_STR_(x) DUEL_CONV_STR2_(x)
+// DUEL_IMPL's sim:conv2d / cuda:conv2d (kernels/impl.h) when it names one ("cudnn" leaves
+// duel's kernels on the implicit path, which is where cuDNN falls back), else DUEL_CUDA_CONV.
 int algorithm_from_env() {
+  const std::string v = ::duel::detail::impl_from_env(DUEL_CONV_STR_(DUEL_BACKEND_NAMESPACE) ":conv2d");
+  if (!v.empty()) return static_cast<int>(v == "im2col" ? ConvAlgorithm::Im2col : ConvAlgorithm::Implicit);
   const char* e = std::getenv("DUEL_CUDA_CONV");
   if (!e || !*e || !std::strcmp(e, "implicit")) return static_cast<int>(ConvAlgorithm::Implicit);
   if (!std::strcmp(e, "im2col")) return static_cast<int>(ConvAlgorithm::Im2col);
@@ -442,6 +451,9 @@ void reload_conv_algorithm_from_env() { g_algorithm.store(algorithm_from_env());
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
+#if defined(__CUDACC__)
+  if (cudnn::selected(cudnn::Op::Conv2d) && cudnn::conv2d_forward<T>(x, w, y, g)) return;  // cuda:conv2d=cudnn
+#endif
   const ConvDims d = make_dims(g);
   if (use_im2col(d)) return forward_im2col(x, w, y, d);
   ConvForward<T> p{d.Og, d.N * d.P, d.Cg * d.KK, d.groups, x, w, y, d};
@@ -450,6 +462,9 @@ void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
 
 template <class T>
 void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g) {
+#if defined(__CUDACC__)
+  if (cudnn::selected(cudnn::Op::Conv2d) && cudnn::conv2d_backward_input<T>(gy, w, gx, g)) return;  // cuda:conv2d=cudnn
+#endif
   const ConvDims d = make_dims(g);
   if (use_im2col(d)) return backward_input_im2col(gy, w, gx, d);
   ConvBackwardInput<T> p{d.Cg, d.N * d.H * d.W, d.Og * d.KK, d.groups, gy, w, gx, d};
@@ -458,6 +473,9 @@ void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry&
 
 template <class T>
 void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g) {
+#if defined(__CUDACC__)
+  if (cudnn::selected(cudnn::Op::Conv2d) && cudnn::conv2d_backward_weight<T>(x, gy, gw, g)) return;  // cuda:conv2d=cudnn
+#endif
   const ConvDims d = make_dims(g);
   if (use_im2col(d)) return backward_weight_im2col(x, gy, gw, d);
   ConvBackwardWeight<T> p{d.Og, d.Cg * d.KK, d.N * d.P, d.groups, x, gy, gw, d};

@@ -15,9 +15,11 @@
 //   index.cu        gather, scatter_add, index_select, index_add
 //   matmul.cu       matmul (hand-written tiled GEMM; cuBLAS too under nvcc)
 //   softmax.cu      softmax_forward, softmax_backward
-//   batch_norm.cu   batch_norm_stats, batch_norm_apply, batch_norm_backward
+//   batch_norm.cu   batch_norm_stats, batch_norm_apply, batch_norm_forward, batch_norm_backward
+//                   (with cuda:batch_norm=cudnn, forward and backward hand over to cuDNN)
 //   pool.cu         max/avg_pool2d_forward/backward
 //   conv.cu         conv2d_forward, conv2d_backward_input, conv2d_backward_weight
+//                   (with cuda:conv2d=cudnn, all three hand over to cuDNN)
 //   random.cu       philox_uniform / philox_normal / philox_bernoulli (tensor/random.cpp's streams)
 //   optim.cu        sgd_update, adam_update, rmsprop_update (fused optimizer steps, nn/optim.cpp)
 // The templates are instantiated for float and double in their .cu file.
@@ -25,20 +27,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/conv.h"       // Conv2dGeometry (shared by every backend)
-#include "kernels/cpu/optim.h"      // SgdUpdate, AdamUpdate, RmspropUpdate
-#include "kernels/cpu/pool.h"       // Pool2dGeometry
-#include "kernels/cpu/reduction.h"  // ReduceOp
-#include "kernels/elementwise_ops.h"
+#include "kernels/types.h"  // the shared vocabulary: op codes, geometries, optimizer updates
 #include "tensor/tensor.h"
 
 #define DUEL_DECLARE_DEVICE_KERNELS(NS)                                                                        \
   namespace duel::NS {                                                                                        \
-  using ::duel::cpu::Conv2dGeometry;                                                                          \
-  using ::duel::cpu::Pool2dGeometry;                                                                          \
-  using ::duel::cpu::SgdUpdate;                                                                               \
-  using ::duel::cpu::AdamUpdate;                                                                              \
-  using ::duel::cpu::RmspropUpdate;                                                                           \
   /* elementwise.cu */                                                                                        \
   void unary(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p = {});                                  \
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double alpha = 1.0);                \
@@ -67,6 +60,9 @@
   template <class T>                                                                                          \
   void batch_norm_apply(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,           \
                         int64_t N, int64_t C, int64_t S, T* y);                                               \
+  template <class T>                                                                                          \
+  void batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S,          \
+                          double eps, T* mean, T* invstd, T* y);                                              \
   template <class T>                                                                                          \
   void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight,          \
                            int64_t N, int64_t C, int64_t S, T* gx, T* gweight, T* gbias);                     \

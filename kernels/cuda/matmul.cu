@@ -29,6 +29,7 @@
 //   Selection (CUDA only): duel::cuda::set_matmul_impl(MatmulImpl::Auto | Hand | Cublas),
 //   or the environment variable DUEL_CUDA_MATMUL=auto|hand|cublas; default Auto.
 #include "kernels/cuda/gemm_tile.cuh"
+#include "kernels/impl.h"
 
 #if defined(__CUDACC__)
 #include <cublas_v2.h>
@@ -84,7 +85,12 @@ void matmul_hand(const Tensor& a, const Tensor& b, Tensor& out) {
 // ------------------------------------------------------------------------ cuBLAS ----
 std::atomic<int> g_impl{-1};
 
+// DUEL_IMPL's cuda:matmul (kernels/impl.h) when it names one, else DUEL_CUDA_MATMUL.
 int impl_from_env() {
+  const std::string v = ::duel::detail::impl_from_env("cuda:matmul");
+  if (v == "hand") return static_cast<int>(MatmulImpl::Hand);
+  if (v == "cublas") return static_cast<int>(MatmulImpl::Cublas);
+  if (v == "auto") return static_cast<int>(MatmulImpl::Auto);
   const char* e = std::getenv("DUEL_CUDA_MATMUL");
   if (!e) return static_cast<int>(MatmulImpl::Auto);
   if (!std::strcmp(e, "hand")) return static_cast<int>(MatmulImpl::Hand);

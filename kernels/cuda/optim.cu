@@ -11,15 +11,16 @@
 // the kernel is purely memory-bound (Adam: 4 reads and 3 writes per element).
 //
 // The per-element rule is the same inline function the CPU kernel uses
-// (kernels/cpu/optim.h, optim_detail::*_element), with the scalars converted to T once on
+// (kernels/optim_rules.h, optim_detail::*_element), with the scalars converted to T once on
 // the host, so the emulator reproduces the CPU bit for bit (the GPU may differ in the
 // last bit where nvcc contracts a multiply-add into an FMA).
 #include "kernels/cuda/utils.cuh"
+#include "kernels/optim_rules.h"
 
 namespace duel::DUEL_BACKEND_NAMESPACE {
 namespace {
 
-using namespace ::duel::cpu::optim_detail;
+using namespace ::duel::optim_detail;
 
 template <class T>
 __global__ void sgd_kernel(T* param, const T* __restrict__ grad, T* buf, int64_t n, SgdScalars<T> s) {

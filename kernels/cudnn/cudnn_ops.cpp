@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "kernels/impl.h"  // detail::impl_from_env
 #include "tensor/error.h"
 
 #if defined(DUEL_WITH_CUDNN)
@@ -33,7 +34,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/grad_mode.h"  // NoGradGuard
+#include <type_traits>
+#include "kernels/cuda/kernels.h"  // cuda::fill
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/stream.h"
 #endif
@@ -41,41 +43,65 @@
 namespace duel {
 
 // ------------------------------------------------------------------------------------
-// The backend switch (always compiled)
+// The cuDNN selection per op (always compiled): the cuda:conv2d and cuda:batch_norm rows
+// of kernels/impl.h's switch
 // ------------------------------------------------------------------------------------
 namespace {
 
-// -1: not yet read from the environment; otherwise a ConvBackend value.
-std::atomic<int> g_backend{-1};
+// -1: not yet read from the environment; 0: duel's kernels; 1: cuDNN.
+std::atomic<int> g_conv{-1}, g_bn{-1};
 
-int backend_from_env() {
+const char* op_key(cudnn::Op op) { return op == cudnn::Op::Conv2d ? "cuda:conv2d" : "cuda:batch_norm"; }
+
+// DUEL_IMPL's value for the op when it names one (kernels/impl.h), else DUEL_CUDNN.
+int selection_from_env(cudnn::Op op) {
+  const std::string v = detail::impl_from_env(op_key(op));
+  if (!v.empty()) return v == "cudnn" ? 1 : 0;
   const char* e = std::getenv("DUEL_CUDNN");
-  if (!e || !*e || !std::strcmp(e, "0") || !std::strcmp(e, "native")) return (int)ConvBackend::Native;
-  if (!std::strcmp(e, "1") || !std::strcmp(e, "cudnn")) return (int)ConvBackend::Cudnn;
+  if (!e || !*e || !std::strcmp(e, "0") || !std::strcmp(e, "native")) return 0;
+  if (!std::strcmp(e, "1") || !std::strcmp(e, "cudnn")) return 1;
   DUEL_FAIL("DUEL_CUDNN: expected 0, 1, native or cudnn, got '", e, "'");
 }
+
+std::atomic<int>& flag(cudnn::Op op) { return op == cudnn::Op::Conv2d ? g_conv : g_bn; }
 
 }  // namespace
 
 namespace detail {
-void reload_conv_backend_from_env() { g_backend.store(backend_from_env()); }
+void reload_conv_backend_from_env() {
+  const int c = selection_from_env(cudnn::Op::Conv2d), b = selection_from_env(cudnn::Op::BatchNorm);
+  g_conv.store(c);
+  g_bn.store(b);
+}
 }  // namespace detail
 
-ConvBackend conv_backend() {
-  int b = g_backend.load(std::memory_order_relaxed);
-  if (b < 0) {
-    b = backend_from_env();
-    g_backend.store(b);
+namespace cudnn {
+bool selected(Op op) {
+  std::atomic<int>& f = flag(op);
+  int v = f.load(std::memory_order_relaxed);
+  if (v < 0) {
+    v = selection_from_env(op);  // throws on a bad value (and stays unread)
+    f.store(v);
   }
-  return static_cast<ConvBackend>(b);
+  return v == 1;
 }
+
+void select(Op op, bool on) {
+  if (on && !is_available())
+    DUEL_FAIL(op_key(op), "=cudnn: the cuDNN backend is unavailable: ", unavailable_reason());
+  flag(op).store(on ? 1 : 0);
+}
+}  // namespace cudnn
+
+ConvBackend conv_backend() { return cudnn::selected(cudnn::Op::Conv2d) ? ConvBackend::Cudnn : ConvBackend::Native; }
 
 const char* conv_backend_name(ConvBackend b) { return b == ConvBackend::Cudnn ? "cudnn" : "native"; }
 
 void set_conv_backend(ConvBackend b) {
   if (b == ConvBackend::Cudnn && !cudnn::is_available())
     DUEL_FAIL("set_conv_backend(cudnn): the cuDNN backend is unavailable: ", cudnn::unavailable_reason());
-  g_backend.store((int)b);
+  g_conv.store(b == ConvBackend::Cudnn ? 1 : 0);
+  g_bn.store(b == ConvBackend::Cudnn ? 1 : 0);
 }
 
 namespace cudnn {
@@ -84,7 +110,7 @@ std::atomic<int> g_algo_search{(int)AlgoSearch::Heuristic};
 std::atomic<int> g_allow_tf32{-1};  // -1: not read from DUEL_CUDNN_TF32 yet
 struct Counters {
   std::atomic<int64_t> conv_forward{0}, conv_backward_data{0}, conv_backward_filter{0};
-  std::atomic<int64_t> bn_forward_training{0}, bn_forward_inference{0}, bn_backward{0};
+  std::atomic<int64_t> bn_forward_training{0}, bn_backward{0};
 } g_counts;
 }  // namespace
 
@@ -108,7 +134,6 @@ CallCounts call_counts() {
   c.conv_backward_data = g_counts.conv_backward_data.load();
   c.conv_backward_filter = g_counts.conv_backward_filter.load();
   c.bn_forward_training = g_counts.bn_forward_training.load();
-  c.bn_forward_inference = g_counts.bn_forward_inference.load();
   c.bn_backward = g_counts.bn_backward.load();
   return c;
 }
@@ -127,7 +152,7 @@ const char* why_not() {
 #endif
 }
 [[noreturn]] void unavailable(const char* op) {
-  DUEL_FAIL(op, ": the cuDNN backend was selected (set_conv_backend or DUEL_CUDNN=1) but ", why_not());
+  DUEL_FAIL(op, ": the cuDNN backend was selected (set_impl, DUEL_IMPL, set_conv_backend or DUEL_CUDNN=1) but ", why_not());
 }
 }  // namespace
 
@@ -136,23 +161,24 @@ bool is_available() { return false; }
 std::string unavailable_reason() { return why_not(); }
 std::string version_string() { return why_not(); }
 
-bool conv2d_forward(const Tensor&, const Tensor&, Tensor&, const cpu::Conv2dGeometry&) { unavailable("conv2d"); }
-bool conv2d_backward_input(const Tensor&, const Tensor&, Tensor&, const cpu::Conv2dGeometry&) {
+template <class T>
+bool conv2d_forward(const T*, const T*, T*, const Conv2dGeometry&) {
+  unavailable("conv2d");
+}
+template <class T>
+bool conv2d_backward_input(const T*, const T*, T*, const Conv2dGeometry&) {
   unavailable("conv2d_input_grad");
 }
-bool conv2d_backward_weight(const Tensor&, const Tensor&, Tensor&, const cpu::Conv2dGeometry&) {
+template <class T>
+bool conv2d_backward_weight(const T*, const T*, T*, const Conv2dGeometry&) {
   unavailable("conv2d_weight_grad");
 }
-bool batch_norm_forward_training(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, double,
-                                 double, Tensor&, Tensor&, Tensor&) {
+template <class T>
+bool batch_norm_forward(const T*, const T*, const T*, int64_t, int64_t, int64_t, double, T*, T*, T*) {
   unavailable("batch_norm");
 }
-bool batch_norm_forward_inference(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, double,
-                                  Tensor&) {
-  unavailable("batch_norm (eval)");
-}
-bool batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, double, Tensor&,
-                         Tensor&, Tensor&) {
+template <class T>
+bool batch_norm_backward(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, T*, T*, T*) {
   unavailable("batch_norm_backward");
 }
 
@@ -253,10 +279,10 @@ const Availability& availability() {
   return a;
 }
 
-cudnnDataType_t data_type(const Tensor& t, const char* op) {
-  if (t.dtype() == kFloat32) return CUDNN_DATA_FLOAT;
-  if (t.dtype() == kFloat64) return CUDNN_DATA_DOUBLE;
-  DUEL_FAIL(op, ": cuDNN backend: expected float32 or float64, got ", dtype_name(t.dtype()));
+template <class T>
+cudnnDataType_t data_type() {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "cuDNN backend: float or double");
+  return std::is_same<T, double>::value ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
 }
 
 int as_int(int64_t v, const char* op, const char* what) {
@@ -264,14 +290,25 @@ int as_int(int64_t v, const char* op, const char* what) {
   return (int)v;
 }
 
-void check_tensor(const Tensor& t, const Tensor& like, const char* op, const char* name) {
-  DUEL_CHECK(t.defined(), op, ": cuDNN backend: ", name, " is undefined");
-  DUEL_CHECK(t.device().type == DeviceType::CUDA, op, ": cuDNN backend: expected ", name,
-             " on a cuda device, got ", t.device().str());
-  DUEL_CHECK(t.device() == like.device() && t.dtype() == like.dtype(), op, ": cuDNN backend: ", name, " (",
-             t.str(), ") must have the device and dtype of ", like.str());
-  DUEL_CHECK(t.is_contiguous(), op, ": cuDNN backend: ", name, " of shape ", shape_str(t.sizes()),
-             " must be contiguous");
+// Refuses a null or host pointer before any cuDNN call (a CPU tensor's data handed to the
+// cuDNN kernels by mistake), naming the op and the argument.
+void check_device_pointer(const void* p, const char* op, const char* name) {
+  DUEL_CHECK(p != nullptr, op, ": cuDNN backend: ", name, " is null");
+  cudaPointerAttributes a{};
+  const cudaError_t e = cudaPointerGetAttributes(&a, p);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    DUEL_FAIL(op, ": cuDNN backend: ", name, " must be on a cuda device (cudaPointerGetAttributes: ",
+              cudaGetErrorString(e), ")");
+  }
+  DUEL_CHECK(a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged, op, ": cuDNN backend: ", name,
+             " must be on a cuda device, got a host pointer");
+}
+
+Device current_device() {
+  int dev = 0;
+  (void)cudaGetDevice(&dev);
+  return Device(DeviceType::CUDA, dev);
 }
 
 // RAII wrappers of the descriptors.
@@ -303,7 +340,7 @@ struct ConvDesc {
   ConvDesc& operator=(const ConvDesc&) = delete;
 };
 
-std::string geometry_str(const cpu::Conv2dGeometry& g) {
+std::string geometry_str(const Conv2dGeometry& g) {
   auto s = [](int64_t v) { return std::to_string(v); };
   return "x [" + s(g.N) + ", " + s(g.C) + ", " + s(g.H) + ", " + s(g.W) + "], weight [" + s(g.O) + ", " +
          s(g.groups > 0 ? g.C / g.groups : 0) + ", " + s(g.kH) + ", " + s(g.kW) + "], y [" + s(g.N) + ", " + s(g.O) +
@@ -321,7 +358,7 @@ struct ConvSetup {
   bool ok = false;
   std::string what;  // the shapes, for error messages
 
-  ConvSetup(const cpu::Conv2dGeometry& g, cudnnDataType_t dtype, const char* op) : dt(dtype), what(geometry_str(g)) {
+  ConvSetup(const Conv2dGeometry& g, cudnnDataType_t dtype, const char* op) : dt(dtype), what(geometry_str(g)) {
     DUEL_CHECK(g.groups > 0 && g.C % g.groups == 0 && g.O % g.groups == 0, op, ": cuDNN backend: channels of ",
                what, " are not divisible by groups");
     x.set4d(dt, g.N, g.C, g.H, g.W, op);
@@ -355,10 +392,11 @@ bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
-// A workspace is a duel CUDA tensor (so it comes from the CUDA backend's allocator).
-Tensor workspace(size_t bytes, Device dev) {
+// A workspace is an allocation of the CUDA backend's caching allocator (an uninitialised
+// buffer held by a Tensor handle: no op runs on it).
+Tensor workspace(size_t bytes) {
   if (bytes == 0) return Tensor();
-  return empty({(int64_t)((bytes + 7) / 8)}, TensorOptions(kInt64, dev));
+  return empty({(int64_t)((bytes + 7) / 8)}, TensorOptions(kInt64, current_device()));
 }
 
 // The algorithm chosen for one (direction, dtype, geometry, math) is cached for the process.
@@ -366,7 +404,7 @@ using AlgoKey = std::array<int64_t, 19>;
 std::mutex g_algo_mutex;
 std::map<AlgoKey, int> g_algo_cache;
 
-AlgoKey algo_key(int direction, cudnnDataType_t dt, const cpu::Conv2dGeometry& g) {
+AlgoKey algo_key(int direction, cudnnDataType_t dt, const Conv2dGeometry& g) {
   int dev = 0;
   (void)cudaGetDevice(&dev);
   return {direction, (int64_t)dt, dev, allow_tf32() ? 1 : 0, g.N, g.C, g.H, g.W, g.O, g.kH, g.kW, g.groups,
@@ -381,7 +419,7 @@ AlgoKey algo_key(int direction, cudnnDataType_t dt, const cpu::Conv2dGeometry& g
 // descriptors, when they are tensor-core (TF32) algorithms and TF32 is off, or when
 // their workspace query or launch reports CUDNN_STATUS_NOT_SUPPORTED.
 template <class Perf, class Algo, class Rank, class WsSize, class Run>
-void run_conv(const char* op, int direction, ConvSetup& s, const cpu::Conv2dGeometry& g, Device dev, int max_algos,
+void run_conv(const char* op, int direction, ConvSetup& s, const Conv2dGeometry& g, int max_algos,
               Rank rank, WsSize ws_size, Run run) {
   auto try_algo = [&](Algo algo, cudnnMathType_t math) -> bool {
     check(cudnnSetConvolutionMathType(s.conv.d, math_type_for(s.dt, math)), op, "cudnnSetConvolutionMathType", s.what);
@@ -389,7 +427,7 @@ void run_conv(const char* op, int direction, ConvSetup& s, const cpu::Conv2dGeom
     cudnnStatus_t st = ws_size(algo, &bytes);
     if (st == CUDNN_STATUS_NOT_SUPPORTED) return false;
     check(st, op, "cudnnGetConvolution*WorkspaceSize", s.what);
-    Tensor ws = workspace(bytes, dev);
+    Tensor ws = workspace(bytes);
     st = run(algo, ws.defined() ? ws.raw_data() : nullptr, bytes);
     if (st == CUDNN_STATUS_NOT_SUPPORTED) return false;
     check(st, op, "cudnnConvolution*", s.what + " (algorithm " + std::to_string((int)algo) + ")");
@@ -440,11 +478,11 @@ struct Scalars {
   const void* zero(cudnnDataType_t dt) const { return dt == CUDNN_DATA_DOUBLE ? (const void*)&d0 : (const void*)&f0; }
 };
 
-void check_conv_operands(const char* op, const Tensor& a, const char* an, const Tensor& b, const char* bn,
-                         const Tensor& out, const char* on) {
-  check_tensor(a, a, op, an);
-  check_tensor(b, a, op, bn);
-  check_tensor(out, a, op, on);
+void check_conv_operands(const char* op, const void* a, const char* an, const void* b, const char* bn, const void* out,
+                         const char* on) {
+  check_device_pointer(a, op, an);
+  check_device_pointer(b, op, bn);
+  check_device_pointer(out, op, on);
 }
 
 }  // namespace
@@ -456,11 +494,12 @@ std::string version_string() {
   return "built against cuDNN " + version_text(CUDNN_VERSION) + ", loaded " + version_text(cudnnGetVersion());
 }
 
-bool conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const cpu::Conv2dGeometry& g) {
+template <class T>
+bool conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
   const char* op = "conv2d";
   check_conv_operands(op, x, "x", w, "weight", y, "y");
   cudnnHandle_t h = handle(op);
-  ConvSetup s(g, data_type(x, op), op);
+  ConvSetup s(g, data_type<T>(), op);
   if (!s.ok) return false;
   Scalars k;
   const int dir = 0;
@@ -468,7 +507,7 @@ bool conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const cpu::Conv
   check(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_algos), op, "cudnnGetConvolutionForwardAlgorithmMaxCount",
         s.what);
   run_conv<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(
-      op, dir, s, g, x.device(), max_algos,
+      op, dir, s, g, max_algos,
       [&](cudnnConvolutionFwdAlgoPerf_t* p, int n, int* got) {
         return algo_search() == AlgoSearch::Find
                    ? cudnnFindConvolutionForwardAlgorithm(h, s.x.d, s.w.d, s.conv.d, s.y.d, n, got, p)
@@ -478,26 +517,26 @@ bool conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const cpu::Conv
         return cudnnGetConvolutionForwardWorkspaceSize(h, s.x.d, s.w.d, s.conv.d, s.y.d, a, bytes);
       },
       [&](cudnnConvolutionFwdAlgo_t a, void* ws, size_t bytes) {
-        return cudnnConvolutionForward(h, k.one(s.dt), s.x.d, x.raw_data(), s.w.d, w.raw_data(), s.conv.d, a, ws, bytes,
-                                       k.zero(s.dt), s.y.d, y.raw_data());
+        return cudnnConvolutionForward(h, k.one(s.dt), s.x.d, x, s.w.d, w, s.conv.d, a, ws, bytes,
+                                       k.zero(s.dt), s.y.d, y);
       });
-  y.bump_version();
   ++g_counts.conv_forward;
   return true;
 }
 
-bool conv2d_backward_input(const Tensor& gy, const Tensor& w, Tensor& gx, const cpu::Conv2dGeometry& g) {
+template <class T>
+bool conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g) {
   const char* op = "conv2d_input_grad";
   check_conv_operands(op, gy, "grad_out", w, "weight", gx, "grad_input");
   cudnnHandle_t h = handle(op);
-  ConvSetup s(g, data_type(gy, op), op);
+  ConvSetup s(g, data_type<T>(), op);
   if (!s.ok) return false;
   Scalars k;
   int max_algos = 0;
   check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_algos), op,
         "cudnnGetConvolutionBackwardDataAlgorithmMaxCount", s.what);
   run_conv<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(
-      op, 1, s, g, gy.device(), max_algos,
+      op, 1, s, g, max_algos,
       [&](cudnnConvolutionBwdDataAlgoPerf_t* p, int n, int* got) {
         return algo_search() == AlgoSearch::Find
                    ? cudnnFindConvolutionBackwardDataAlgorithm(h, s.w.d, s.y.d, s.conv.d, s.x.d, n, got, p)
@@ -508,26 +547,26 @@ bool conv2d_backward_input(const Tensor& gy, const Tensor& w, Tensor& gx, const 
       },
       [&](cudnnConvolutionBwdDataAlgo_t a, void* ws, size_t bytes) {
         // beta = 0: gx is overwritten; pixels no window touches get 0, as in duel's kernel
-        return cudnnConvolutionBackwardData(h, k.one(s.dt), s.w.d, w.raw_data(), s.y.d, gy.raw_data(), s.conv.d, a, ws,
-                                            bytes, k.zero(s.dt), s.x.d, gx.raw_data());
+        return cudnnConvolutionBackwardData(h, k.one(s.dt), s.w.d, w, s.y.d, gy, s.conv.d, a, ws,
+                                            bytes, k.zero(s.dt), s.x.d, gx);
       });
-  gx.bump_version();
   ++g_counts.conv_backward_data;
   return true;
 }
 
-bool conv2d_backward_weight(const Tensor& x, const Tensor& gy, Tensor& gw, const cpu::Conv2dGeometry& g) {
+template <class T>
+bool conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g) {
   const char* op = "conv2d_weight_grad";
   check_conv_operands(op, x, "x", gy, "grad_out", gw, "grad_weight");
   cudnnHandle_t h = handle(op);
-  ConvSetup s(g, data_type(x, op), op);
+  ConvSetup s(g, data_type<T>(), op);
   if (!s.ok) return false;
   Scalars k;
   int max_algos = 0;
   check(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max_algos), op,
         "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", s.what);
   run_conv<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(
-      op, 2, s, g, x.device(), max_algos,
+      op, 2, s, g, max_algos,
       [&](cudnnConvolutionBwdFilterAlgoPerf_t* p, int n, int* got) {
         return algo_search() == AlgoSearch::Find
                    ? cudnnFindConvolutionBackwardFilterAlgorithm(h, s.x.d, s.y.d, s.conv.d, s.w.d, n, got, p)
@@ -538,10 +577,9 @@ bool conv2d_backward_weight(const Tensor& x, const Tensor& gy, Tensor& gw, const
       },
       [&](cudnnConvolutionBwdFilterAlgo_t a, void* ws, size_t bytes) {
         // beta = 0: gw is overwritten, not accumulated
-        return cudnnConvolutionBackwardFilter(h, k.one(s.dt), s.x.d, x.raw_data(), s.y.d, gy.raw_data(), s.conv.d, a,
-                                              ws, bytes, k.zero(s.dt), s.w.d, gw.raw_data());
+        return cudnnConvolutionBackwardFilter(h, k.one(s.dt), s.x.d, x, s.y.d, gy, s.conv.d, a,
+                                              ws, bytes, k.zero(s.dt), s.w.d, gw);
       });
-  gw.bump_version();
   ++g_counts.conv_backward_filter;
   return true;
 }
@@ -554,150 +592,97 @@ namespace {
 struct BnSetup {
   TensorDesc x, param;  // x viewed as [N, C, S, 1]; param [1, C, 1, 1] (derived)
   cudnnDataType_t dt;
-  int64_t N = 0, C = 0, S = 0;
   std::string what;
-  BnSetup(const Tensor& xt, const char* op) : dt(data_type(xt, op)) {
-    DUEL_CHECK(xt.dim() >= 2, op, ": cuDNN backend: expected an input [N, C, ...], got shape ", shape_str(xt.sizes()));
-    N = xt.size(0);
-    C = xt.size(1);
-    S = xt.numel() / std::max<int64_t>(1, N * C);
-    what = "input of shape " + shape_str(xt.sizes());
+  BnSetup(cudnnDataType_t dtype, int64_t N, int64_t C, int64_t S, const char* op) : dt(dtype) {
+    what = "input [N, C, S] = [" + std::to_string(N) + ", " + std::to_string(C) + ", " + std::to_string(S) + "]";
     x.set4d(dt, N, C, S, 1, op);
     check(cudnnDeriveBNTensorDescriptor(param.d, x.d, CUDNN_BATCHNORM_SPATIAL), op, "cudnnDeriveBNTensorDescriptor",
           what);
   }
 };
 
-// A per-channel parameter as cuDNN needs it: C contiguous elements of x's dtype on x's
-// device (cuDNN's parameter type is float for float data and double for double data).
-// Undefined -> filled with `fill` (weight 1, bias 0).
-Tensor param_or(const Tensor& p, const Tensor& x, double fill) {
-  if (!p.defined()) return full({x.size(1)}, fill, TensorOptions(x.dtype(), x.device()));
-  Tensor d = p.detach();
-  if (d.dtype() != x.dtype()) d = d.to(x.dtype());
-  return d.contiguous();
+// C elements of T on the current device, all `value`: cuDNN's stand-in for a missing weight
+// (1) or bias (0), and scratch for an unwanted output. Filled by the CUDA backend's fill
+// kernel on the current stream, so it is ordered before the cuDNN call that reads it.
+template <class T>
+Tensor filled(int64_t n, double value) {
+  Tensor t = empty({n}, TensorOptions(dtype_of<T>::value, current_device()));
+  cuda::fill(t, value);
+  return t;
 }
 
-// A running statistic cuDNN updates in place: the tensor itself when it already has the
-// right layout and dtype, else a working copy that is written back afterwards.
-struct RunningStat {
-  Tensor user, work;
-  RunningStat(const Tensor& r, const Tensor& x) : user(r) {
-    if (!r.defined()) return;
-    if (r.dtype() == x.dtype() && r.is_contiguous()) {
-      work = r.detach();  // shares the storage
-    } else {
-      NoGradGuard ng;
-      work = r.detach().to(x.dtype()).contiguous().clone();
-    }
-  }
-  void* ptr() const { return work.defined() ? work.raw_data() : nullptr; }
-  void finish() {
-    if (!user.defined()) return;
-    if (work.storage() == user.storage()) {
-      user.bump_version();  // written by cuDNN in place
-    } else {
-      NoGradGuard ng;
-      Tensor u = user;
-      u.copy_(work);
-    }
-  }
-};
+// cudnnBatchNormalizationBackward takes an epsilon, but with the saved mean and inverse
+// standard deviation given it reads those and recomputes nothing from eps; it only has to
+// be a legal value.
+constexpr double kBackwardEps = CUDNN_BN_MIN_EPSILON > 1e-5 ? CUDNN_BN_MIN_EPSILON : 1e-5;
 
 }  // namespace
 
-bool batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                 const Tensor& running_mean, const Tensor& running_var, double momentum, double eps,
-                                 Tensor& y, Tensor& save_mean, Tensor& save_invstd) {
+template <class T>
+bool batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double eps,
+                        T* mean, T* invstd, T* y) {
   const char* op = "batch_norm";
   if (eps < CUDNN_BN_MIN_EPSILON) return false;
-  check_tensor(x, x, op, "input");
-  check_tensor(y, x, op, "output");
-  check_tensor(save_mean, x, op, "save_mean");
-  check_tensor(save_invstd, x, op, "save_invstd");
+  check_device_pointer(x, op, "input");
+  check_device_pointer(y, op, "output");
+  check_device_pointer(mean, op, "save_mean");
+  check_device_pointer(invstd, op, "save_invstd");
   cudnnHandle_t h = handle(op);
-  BnSetup s(x, op);
-  Tensor wt = param_or(weight, x, 1.0), bt = param_or(bias, x, 0.0);
-  // cuDNN updates either both running statistics or neither: a missing one gets a scratch buffer.
-  Tensor rm_in = running_mean, rv_in = running_var;
-  if (rm_in.defined() != rv_in.defined()) {
-    if (!rm_in.defined()) rm_in = zeros({s.C}, TensorOptions(x.dtype(), x.device()));
-    if (!rv_in.defined()) rv_in = ones({s.C}, TensorOptions(x.dtype(), x.device()));
-  }
-  RunningStat rm(rm_in, x), rv(rv_in, x);
+  BnSetup s(data_type<T>(), N, C, S, op);
+  Tensor ones_w = weight ? Tensor() : filled<T>(C, 1.0), zeros_b = bias ? Tensor() : filled<T>(C, 0.0);
+  const T* w = weight ? weight : ones_w.data<T>();
+  const T* b = bias ? bias : zeros_b.data<T>();
   Scalars k;
-  // exponentialAverageFactor = momentum: running = (1 - momentum) * running + momentum * batch.
-  // cuDNN folds the unbiased (M/(M-1)) batch variance into running_var, as duel's native path does.
-  check(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, k.one(s.dt), k.zero(s.dt), s.x.d,
-                                               x.raw_data(), s.x.d, y.raw_data(), s.param.d, wt.raw_data(),
-                                               bt.raw_data(), momentum, rm.ptr(), rv.ptr(), eps, save_mean.raw_data(),
-                                               save_invstd.raw_data()),
+  // No running statistics (both null, which cuDNN allows): the front-end updates them.
+  check(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, k.one(s.dt), k.zero(s.dt), s.x.d, x, s.x.d,
+                                               y, s.param.d, w, b, /*exponentialAverageFactor=*/0.0, nullptr, nullptr,
+                                               eps, mean, invstd),
         op, "cudnnBatchNormalizationForwardTraining", s.what);
-  rm.finish();
-  rv.finish();
-  y.bump_version();
   ++g_counts.bn_forward_training;
   return true;
 }
 
-bool batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& running_mean, const Tensor& running_var, double eps, Tensor& y) {
-  const char* op = "batch_norm (eval)";
-  if (eps < CUDNN_BN_MIN_EPSILON) return false;
-  check_tensor(x, x, op, "input");
-  check_tensor(y, x, op, "output");
-  DUEL_CHECK(running_mean.defined() && running_var.defined(), op, ": eval mode needs running_mean and running_var");
-  cudnnHandle_t h = handle(op);
-  BnSetup s(x, op);
-  Tensor wt = param_or(weight, x, 1.0), bt = param_or(bias, x, 0.0);
-  Tensor rm = param_or(running_mean, x, 0.0), rv = param_or(running_var, x, 1.0);
-  Scalars k;
-  check(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, k.one(s.dt), k.zero(s.dt), s.x.d,
-                                                x.raw_data(), s.x.d, y.raw_data(), s.param.d, wt.raw_data(),
-                                                bt.raw_data(), rm.raw_data(), rv.raw_data(), eps),
-        op, "cudnnBatchNormalizationForwardInference", s.what);
-  y.bump_version();
-  ++g_counts.bn_forward_inference;
-  return true;
-}
-
-bool batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                         const Tensor& save_invstd, double eps, Tensor& gx, Tensor& gweight, Tensor& gbias) {
+template <class T>
+bool batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
+                         int64_t C, int64_t S, T* gx, T* gweight, T* gbias) {
   const char* op = "batch_norm_backward";
-  if (eps < CUDNN_BN_MIN_EPSILON) return false;
-  check_tensor(x, x, op, "input");
-  check_tensor(gy, x, op, "grad_out");
-  check_tensor(save_mean, x, op, "save_mean");
-  check_tensor(save_invstd, x, op, "save_invstd");
-  DUEL_CHECK(gy.sizes() == x.sizes(), op, ": grad_out of shape ", shape_str(gy.sizes()), " does not match input ",
-             shape_str(x.sizes()));
+  check_device_pointer(x, op, "input");
+  check_device_pointer(gy, op, "grad_out");
+  check_device_pointer(mean, op, "save_mean");
+  check_device_pointer(invstd, op, "save_invstd");
   cudnnHandle_t h = handle(op);
-  BnSetup s(x, op);
-  Tensor wt = param_or(weight, x, 1.0);
-  // cuDNN always writes dx, dscale and dbias: scratch buffers for the unwanted ones
-  auto out_or_scratch = [&](const Tensor& t, const Shape& shape, const char* name) {
-    if (t.defined()) {
-      check_tensor(t, x, op, name);
-      return t;
-    }
-    return empty(shape, TensorOptions(x.dtype(), x.device()));
-  };
-  Tensor dx = out_or_scratch(gx, x.sizes(), "grad_input");
-  Tensor dw = out_or_scratch(gweight, {s.C}, "grad_weight");
-  Tensor db = out_or_scratch(gbias, {s.C}, "grad_bias");
+  BnSetup s(data_type<T>(), N, C, S, op);
+  Tensor ones_w = weight ? Tensor() : filled<T>(C, 1.0);
+  const T* w = weight ? weight : ones_w.data<T>();
+  // cuDNN always writes dx, dscale and dbias: scratch for the unwanted ones
+  Tensor dx_s = gx ? Tensor() : filled<T>(N * C * S, 0.0);
+  Tensor dw_s = gweight ? Tensor() : filled<T>(C, 0.0), db_s = gbias ? Tensor() : filled<T>(C, 0.0);
+  T* dx = gx ? gx : dx_s.data<T>();
+  T* dw = gweight ? gweight : dw_s.data<T>();
+  T* db = gbias ? gbias : db_s.data<T>();
   Scalars k;
   check(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, k.one(s.dt), k.zero(s.dt), k.one(s.dt),
-                                        k.zero(s.dt), s.x.d, x.raw_data(), s.x.d, gy.raw_data(), s.x.d, dx.raw_data(),
-                                        s.param.d, wt.raw_data(), dw.raw_data(), db.raw_data(), eps,
-                                        save_mean.raw_data(), save_invstd.raw_data()),
+                                        k.zero(s.dt), s.x.d, x, s.x.d, gy, s.x.d, dx, s.param.d, w, dw, db,
+                                        kBackwardEps, mean, invstd),
         op, "cudnnBatchNormalizationBackward", s.what);
-  for (Tensor* t : {&dx, &dw, &db}) t->bump_version();
   ++g_counts.bn_backward;
   return true;
 }
 
 #pragma GCC diagnostic pop
 #endif  // DUEL_WITH_CUDNN
+
+#define DUEL_CUDNN_INSTANTIATE(T)                                                                          \
+  template bool conv2d_forward<T>(const T*, const T*, T*, const Conv2dGeometry&);                          \
+  template bool conv2d_backward_input<T>(const T*, const T*, T*, const Conv2dGeometry&);                   \
+  template bool conv2d_backward_weight<T>(const T*, const T*, T*, const Conv2dGeometry&);                  \
+  template bool batch_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, double, T*, T*, \
+                                      T*);                                                                 \
+  template bool batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,     \
+                                       int64_t, T*, T*, T*);
+DUEL_CUDNN_INSTANTIATE(float)
+DUEL_CUDNN_INSTANTIATE(double)
+#undef DUEL_CUDNN_INSTANTIATE
 
 }  // namespace cudnn
 }  // namespace duel

@@ -4,24 +4,26 @@
 // on a GPU (tests/parity/test_cudnn.cpp, bench/gpu/duel_gpu_bench.cpp,
 // docs/kernels.md "cuDNN cross-check").
 //
-// Selecting the backend:
+// Selecting it (kernels/impl.h: one switch for every op with several implementations):
 //
-//   duel::set_conv_backend(duel::ConvBackend::Cudnn);   // or DUEL_CUDNN=1 in the environment
-//   duel::set_conv_backend(duel::ConvBackend::Native);  // duel's kernels (the default)
+//   duel::set_impl("cuda:conv2d", "cudnn");      // conv2d, its gradients, conv_transpose2d, conv1d
+//   duel::set_impl("cuda:batch_norm", "cudnn");  // batch_norm's training forward and fused backward
+//   DUEL_IMPL="cuda:conv2d=cudnn,cuda:batch_norm=cudnn"   (environment)
+//   duel::set_conv_backend(duel::ConvBackend::Cudnn);   // both at once; or DUEL_CUDNN=1
 //
-// The switch applies to CUDA tensors only, in the conv front-end (conv2d,
-// conv2d_input_grad, conv2d_weight_grad, and so conv_transpose2d, conv1d and every
-// backward built from them; tensor/ops/conv.cpp) and the batch_norm front-end
-// (training forward with running statistics, eval forward, the fused backward;
-// tensor/ops/norm.cpp). cpu and sim tensors always run duel's kernels. The
-// create_graph (double-backward) form of batch_norm's backward stays composed of
-// engine ops under either backend.
+// The op front-ends (tensor/ops/conv.cpp, norm.cpp) know nothing of cuDNN: they dispatch
+// duel's kernel names with DUEL_KERNEL, and the CUDA backend's entry points
+// (kernels/cuda/conv.cu, batch_norm.cu, compiled by nvcc) hand the call to the functions
+// below when cuDNN is selected for the op, falling back to duel's kernel when cuDNN declines
+// (return false). cpu and sim tensors never reach cuDNN. The running statistics, the eval
+// forward and the create_graph (double-backward) form of batch_norm's backward are engine
+// ops in the front-end under either choice.
 //
-// set_conv_backend(Cudnn) throws a clear error, and leaves the backend unchanged, when
-// cuDNN cannot be used: duel built without CUDA or without cuDNN, or no usable CUDA
-// device ("no CUDA device available: ..."). DUEL_CUDNN=1 is only a request (read at the
-// first query): a program that never creates a CUDA tensor runs normally; a CUDA conv
-// in a build without cuDNN then fails naming the op.
+// Selecting cuDNN throws a clear error, and leaves the choice unchanged, when cuDNN cannot
+// be used: duel built without CUDA or without cuDNN, or no usable CUDA device ("no CUDA
+// device available: ..."). DUEL_IMPL / DUEL_CUDNN=1 are only a request (read at the first
+// query): a program that never creates a CUDA tensor runs normally; a CUDA conv in a build
+// without cuDNN then fails naming the op.
 //
 // This header is plain C++ (no CUDA or cuDNN names); the implementation is
 // kernels/cudnn/cudnn_ops.cpp, which compiles to stubs without DUEL_WITH_CUDNN.
@@ -29,12 +31,13 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/cpu/conv.h"  // Conv2dGeometry
+#include "kernels/types.h"  // Conv2dGeometry
 #include "tensor/tensor.h"
 
 namespace duel {
 
-// Which implementation the conv and batch_norm front-ends use for CUDA tensors.
+// cuDNN or duel's kernels for both CUDA conv2d and batch_norm (the older switch; set_impl
+// chooses per op).
 enum class ConvBackend {
   Native,  // duel's hand-written kernels (kernels/cuda/conv.cu, batch_norm.cu)
   Cudnn,   // cuDNN (cudnnConvolution*, cudnnBatchNormalization*)
@@ -43,7 +46,7 @@ enum class ConvBackend {
 // Throws (naming the reason) when `b` is Cudnn and cuDNN is unavailable; the backend
 // is then left as it was.
 void set_conv_backend(ConvBackend b);
-ConvBackend conv_backend();
+ConvBackend conv_backend();  // cuda:conv2d's choice
 const char* conv_backend_name(ConvBackend b);  // "native" / "cudnn"
 
 // Restores the previous backend on destruction (tests, benchmarks).
@@ -59,13 +62,20 @@ class ConvBackendGuard {
 };
 
 namespace detail {
-// Re-reads DUEL_CUDNN (unset, "0", "native": Native; "1", "cudnn": Cudnn, not validated;
-// anything else: an error naming the variable). Normally read once, at the first
-// conv_backend() call; tests call this after setenv().
+// Re-reads DUEL_IMPL's cuda:conv2d and cuda:batch_norm, or else DUEL_CUDNN (unset, "0",
+// "native": Native; "1", "cudnn": Cudnn, not validated; anything else: an error naming the
+// variable). Normally read once, at the first query; tests call this after setenv().
 void reload_conv_backend_from_env();
 }  // namespace detail
 
 namespace cudnn {
+
+// The ops cuDNN can run, each selected on its own (kernels/impl.h's cuda:conv2d = cudnn and
+// cuda:batch_norm = cudnn). select(op, true) throws, naming the op and the reason, when
+// cuDNN is unavailable; selected() reads the environment on its first call.
+enum class Op { Conv2d, BatchNorm };
+bool selected(Op op);
+void select(Op op, bool on);
 
 // True when duel was compiled and linked against cuDNN (DUEL_WITH_CUDNN).
 bool built_with_cudnn();
@@ -98,13 +108,19 @@ bool allow_tf32();
 // through cuDNN).
 struct CallCounts {
   int64_t conv_forward = 0, conv_backward_data = 0, conv_backward_filter = 0;
-  int64_t bn_forward_training = 0, bn_forward_inference = 0, bn_backward = 0;
+  int64_t bn_forward_training = 0, bn_backward = 0;
 };
 CallCounts call_counts();
 
-// ---- the kernels (called by the front-ends; also usable directly, e.g. benchmarks) ----
-// All tensors: contiguous, on the same CUDA device, float32 or float64 (one dtype).
-// Outputs are allocated by the caller and overwritten.
+// ---- the kernels --------------------------------------------------------------------
+// The CUDA backend's entry points (kernels/cuda/conv.cu, batch_norm.cu; compiled by nvcc)
+// call these when cuDNN is selected for the op (kernels/impl.h); benchmarks call them
+// directly. They have the raw-pointer signatures of duel's own kernels: every pointer is a
+// contiguous device array of the calling thread's current CUDA device, T is float or
+// double; outputs are overwritten. They use no tensor op and no autograd: a workspace comes
+// from the CUDA allocator, a missing weight or bias is a scratch array filled by the CUDA
+// backend's fill kernel. A host pointer is refused with an error naming the op and the
+// argument ("... must be on a cuda device").
 
 // The contracts of cpu::conv2d_forward / conv2d_backward_input / conv2d_backward_weight
 // (kernels/cpu/conv.h): x [N,C,H,W], w [O,C/groups,kH,kW], y / gy [N,O,outH,outW].
@@ -112,32 +128,30 @@ CallCounts call_counts();
 // formula floor((H + 2p - d(k-1) - 1) / s) + 1 must give exactly outH x outW (a
 // conv_transpose2d whose output_padding is >= its stride does not); the caller then
 // runs duel's kernel.
-bool conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const cpu::Conv2dGeometry& g);
-bool conv2d_backward_input(const Tensor& gy, const Tensor& w, Tensor& gx, const cpu::Conv2dGeometry& g);
-bool conv2d_backward_weight(const Tensor& x, const Tensor& gy, Tensor& gw, const cpu::Conv2dGeometry& g);
+template <class T>
+bool conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g);
+template <class T>
+bool conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g);
+template <class T>
+bool conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g);
 
-// Batch norm over x [N, C, ...] per channel (CUDNN_BATCHNORM_SPATIAL on x viewed as
-// [N, C, S, 1]). weight / bias / running stats may be undefined (weight = 1, bias = 0,
-// no running statistics), or of another dtype or non-contiguous (copied).
-//
-// Conventions (identical to duel's kernels and PyTorch):
-//   save_mean   = batch mean;  save_invstd = 1 / sqrt(biased batch var + eps)
-//   running_mean = (1 - momentum) * running_mean + momentum * batch mean
-//   running_var  = (1 - momentum) * running_var  + momentum * UNBIASED batch var (M/(M-1))
-//   eval: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias
-// cuDNN calls momentum "exponentialAverageFactor" and the saved inverse standard
-// deviation "resultSaveInvVariance" (it is 1/sqrt(var + eps), not 1/var). cuDNN needs
-// eps >= CUDNN_BN_MIN_EPSILON (0 in cuDNN 8 and 9; 1e-5 in cuDNN 7); a smaller eps
-// returns false and the caller runs duel's kernels.
-bool batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                 const Tensor& running_mean, const Tensor& running_var, double momentum,
-                                 double eps, Tensor& y, Tensor& save_mean, Tensor& save_invstd);
-bool batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& running_mean, const Tensor& running_var, double eps, Tensor& y);
-// The training-mode backward from the saved statistics. Any of gx / gweight / gbias may
-// be undefined (not wanted; cuDNN still computes them into scratch).
-bool batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                         const Tensor& save_invstd, double eps, Tensor& gx, Tensor& gweight, Tensor& gbias);
+// Batch norm over x viewed as [N, C, S] per channel (CUDNN_BATCHNORM_SPATIAL on [N, C, S, 1]),
+// the contracts of cpu::batch_norm_forward / batch_norm_backward (kernels/cpu/batch_norm.h):
+//   mean   = batch mean;  invstd = 1 / sqrt(biased batch var + eps)
+//   y      = (x - mean) * invstd * weight + bias   (weight / bias may be null: 1 / 0)
+// cuDNN calls the saved inverse standard deviation "resultSaveInvVariance" (it is
+// 1/sqrt(var + eps), not 1/var). The running statistics are not cuDNN's business here: the
+// batch_norm front-end updates them from mean and invstd for every backend alike. cuDNN
+// needs eps >= CUDNN_BN_MIN_EPSILON (0 in cuDNN 8 and 9; 1e-5 in cuDNN 7); a smaller eps
+// returns false and the caller runs duel's kernel.
+template <class T>
+bool batch_norm_forward(const T* x, const T* weight, const T* bias, int64_t N, int64_t C, int64_t S, double eps,
+                        T* mean, T* invstd, T* y);
+// The training-mode backward from the saved statistics. Any of gx / gweight / gbias may be
+// null (not wanted; cuDNN still computes them into scratch).
+template <class T>
+bool batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
+                         int64_t C, int64_t S, T* gx, T* gweight, T* gbias);
 
 }  // namespace cudnn
 }  // namespace duel

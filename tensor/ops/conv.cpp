@@ -13,11 +13,11 @@
 //   weight_grad(x, gy): dx = input_grad(gy, g)   dgy = conv(x, g)
 //
 // conv1d / conv_transpose1d are the 2-D ops on a height-1 image.
-// CPU kernels: kernels/cpu/conv.cpp (im2col + GEMM). CUDA: kernels/cuda/conv.cu, or cuDNN
-// when selected at run time (kernels/cudnn/cudnn_ops.h; see use_cudnn below).
+// Kernels, through DUEL_KERNEL (kernels/dispatch.h): CPU kernels/cpu/conv.cpp (im2col +
+// GEMM); sim and CUDA kernels/cuda/conv.cu, whose CUDA entry points hand over to cuDNN when
+// cuda:conv2d=cudnn (kernels/impl.h). This file does not know which implementation runs.
 #include "autograd/node.h"
 #include "kernels/cpu/conv.h"
-#include "kernels/cudnn/cudnn_ops.h"
 #include "kernels/dispatch.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/nn_ops.h"
@@ -43,8 +43,8 @@ void check_options(const Conv2dOptions& o, const char* op) {
 }
 
 // Geometry of the convolution that maps input_shape [N,C,H,W] to output [N,O,outH,outW] with weight [O,C/g,kH,kW].
-cpu::Conv2dGeometry geometry(const Shape& input, const Shape& weight, const Shape& output, const Conv2dOptions& o) {
-  cpu::Conv2dGeometry g;
+Conv2dGeometry geometry(const Shape& input, const Shape& weight, const Shape& output, const Conv2dOptions& o) {
+  Conv2dGeometry g;
   g.N = input[0], g.C = input[1], g.H = input[2], g.W = input[3];
   g.O = weight[0], g.kH = weight[2], g.kW = weight[3];
   g.groups = o.groups;
@@ -63,13 +63,6 @@ void check_conv_shapes(const Shape& x, const Shape& w, const Conv2dOptions& o, c
              w[1] * o.groups);
   DUEL_CHECK(w[0] % o.groups == 0, op, ": out channels ", w[0], " must be divisible by groups ", o.groups);
 }
-
-// The run-time backend switch: CUDA tensors go through cuDNN instead of kernels/cuda/conv.cu
-// after set_conv_backend(ConvBackend::Cudnn) or with DUEL_CUDNN=1; cpu and sim tensors never
-// do. cudnn::conv2d_* return false (and do nothing) for the one geometry cuDNN cannot express
-// (an output size that its formula does not produce: conv_transpose2d with output_padding >=
-// stride), which then runs on duel's kernel as usual.
-bool use_cudnn(const Tensor& t) { return t.device().type == DeviceType::CUDA && conv_backend() == ConvBackend::Cudnn; }
 
 void check_pair(const Tensor& a, const Tensor& b, const char* op) {
   DUEL_CHECK(a.device() == b.device(), op, ": expected tensors on the same device, got ", a.device().str(), " and ",
@@ -90,12 +83,10 @@ Tensor conv2d_input_grad(const Tensor& gy, const Tensor& w, const Shape& input_s
   Tensor gyc = gy.contiguous(), wc = w.contiguous();
   Tensor gx = empty(input_shape, TensorOptions(gy.dtype(), gy.device()));
   auto g = geometry(input_shape, w.sizes(), gy.sizes(), o);
-  if (!(use_cudnn(gy) && cudnn::conv2d_backward_input(gyc, wc, gx, g))) {
-    DUEL_DISPATCH_FLOATING(gy.dtype(), "conv2d_input_grad", [&] {
-      DUEL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>, gyc.data<scalar_t>(), wc.data<scalar_t>(),
-                  gx.data<scalar_t>(), g);
-    });
-  }
+  DUEL_DISPATCH_FLOATING(gy.dtype(), "conv2d_input_grad", [&] {
+    DUEL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>, gyc.data<scalar_t>(), wc.data<scalar_t>(),
+                gx.data<scalar_t>(), g);
+  });
   SavedTensor sgy(gy, "conv2d_input_grad"), sw(w, "conv2d_input_grad");
   return autograd::record("conv2d_input_grad", gx, {gy, w}, [sgy, sw, o](const Tensor& gg, const NeedsGrad& needs) {
     const Shape& gys = sgy.get().sizes();
@@ -110,12 +101,10 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& gy, const Shape& weight
   Tensor xc = x.contiguous(), gyc = gy.contiguous();
   Tensor gw = empty(weight_shape, TensorOptions(x.dtype(), x.device()));
   auto g = geometry(x.sizes(), weight_shape, gy.sizes(), o);
-  if (!(use_cudnn(x) && cudnn::conv2d_backward_weight(xc, gyc, gw, g))) {
-    DUEL_DISPATCH_FLOATING(x.dtype(), "conv2d_weight_grad", [&] {
-      DUEL_KERNEL(x.device(), conv2d_backward_weight<scalar_t>, xc.data<scalar_t>(), gyc.data<scalar_t>(),
-                  gw.data<scalar_t>(), g);
-    });
-  }
+  DUEL_DISPATCH_FLOATING(x.dtype(), "conv2d_weight_grad", [&] {
+    DUEL_KERNEL(x.device(), conv2d_backward_weight<scalar_t>, xc.data<scalar_t>(), gyc.data<scalar_t>(),
+                gw.data<scalar_t>(), g);
+  });
   SavedTensor sx(x, "conv2d_weight_grad"), sgy(gy, "conv2d_weight_grad");
   return autograd::record("conv2d_weight_grad", gw, {x, gy}, [sx, sgy, o](const Tensor& gg, const NeedsGrad& needs) {
     Tensor d_x = needs[0] ? conv2d_input_grad(sgy.get(), gg, sx.get().sizes(), o) : Tensor();
@@ -140,11 +129,9 @@ Tensor conv2d_primitive(const Tensor& x, const Tensor& w, const Conv2dOptions& o
   Tensor xc = x.contiguous(), wc = w.contiguous();
   Tensor y = empty(ys, TensorOptions(x.dtype(), x.device()));
   auto g = geometry(xs, ws, ys, o);
-  if (!(use_cudnn(x) && cudnn::conv2d_forward(xc, wc, y, g))) {
-    DUEL_DISPATCH_FLOATING(x.dtype(), "conv2d", [&] {
-      DUEL_KERNEL(x.device(), conv2d_forward<scalar_t>, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>(), g);
-    });
-  }
+  DUEL_DISPATCH_FLOATING(x.dtype(), "conv2d", [&] {
+    DUEL_KERNEL(x.device(), conv2d_forward<scalar_t>, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>(), g);
+  });
   SavedTensor sx(x, "conv2d"), sw(w, "conv2d");
   return autograd::record("conv2d", y, {x, w}, [sx, sw, o](const Tensor& gg, const NeedsGrad& needs) {
     Tensor d_x = needs[0] ? conv2d_input_grad(gg, sw.get(), sx.get().sizes(), o) : Tensor();

@@ -9,11 +9,19 @@
 //     as constants would give a correct first derivative and a wrong second
 //     one, because they depend on x.
 // layer_norm and instance_norm are composed of differentiable ops.
-// CPU kernels: kernels/cpu/batch_norm.cpp. CUDA: kernels/cuda/batch_norm.cu, or cuDNN
-// when selected at run time (kernels/cudnn/cudnn_ops.h; see use_cudnn below).
+// Kernels, through DUEL_KERNEL (kernels/dispatch.h): CPU kernels/cpu/batch_norm.cpp; sim
+// and CUDA kernels/cuda/batch_norm.cu, whose CUDA entry points hand over to cuDNN when
+// cuda:batch_norm=cudnn (kernels/impl.h). This file does not know which implementation runs.
+//
+// batch_norm(), front to back:
+//   check_batch_norm_args     shapes and dtypes, errors naming the op
+//   batch_norm_eval           eval mode: a per-channel affine map in engine ops
+//   batch_norm_train          training mode: the fused forward kernel (statistics + normalise),
+//                             update_running_stats, and the backward node:
+//     batch_norm_backward_fused      no graph recorded: one kernel
+//     batch_norm_backward_composite  create_graph: engine ops (differentiable again)
 #include "autograd/node.h"
 #include "kernels/cpu/batch_norm.h"
-#include "kernels/cudnn/cudnn_ops.h"
 #include "kernels/dispatch.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/nn_ops.h"
@@ -23,14 +31,6 @@ namespace duel {
 namespace {
 
 bool force_composite_batch_norm = false;
-
-// The run-time backend switch: CUDA tensors go through cuDNN instead of
-// kernels/cuda/batch_norm.cu after set_conv_backend(ConvBackend::Cudnn) or with DUEL_CUDNN=1
-// (training forward incl. the running-statistics update, eval forward, the fused backward);
-// cpu and sim tensors never do. The create_graph backward stays the composite below under
-// either backend. cudnn::batch_norm_* return false (nothing done) when cuDNN cannot take
-// the call (eps below CUDNN_BN_MIN_EPSILON); duel's kernels then run as usual.
-bool use_cudnn(const Tensor& t) { return t.device().type == DeviceType::CUDA && conv_backend() == ConvBackend::Cudnn; }
 
 // all dims but the channel dim 1
 Dims non_channel_dims(const Tensor& x) {
@@ -69,8 +69,10 @@ namespace detail {
 void set_force_composite_batch_norm(bool on) { force_composite_batch_norm = on; }
 }  // namespace detail
 
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
+namespace {
+
+void check_batch_norm_args(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                           const Tensor& running_var) {
   DUEL_CHECK(x.dim() >= 2, "batch_norm: expected an input [N, C, ...] with at least 2 dims, got shape ",
              shape_str(x.sizes()));
   DUEL_CHECK(is_floating(x.dtype()), "batch_norm: expected a floating input, got ", dtype_name(x.dtype()));
@@ -79,98 +81,88 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     if (t->defined())
       DUEL_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm: per-channel parameter of shape ",
                  shape_str(t->sizes()), " does not match ", C, " channels of input ", shape_str(x.sizes()));
+}
+
+// y = (x - running_mean) / sqrt(running_var + eps) * weight + bias: engine ops, so every
+// backend and every order of gradient comes for free.
+Tensor batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, double eps) {
+  DUEL_CHECK(running_mean.defined() && running_var.defined(),
+             "batch_norm: eval mode needs running_mean and running_var");
   Shape cs = channel_shape(x);
+  Tensor y = (x - running_mean.reshape(cs)) * rsqrt(running_var.reshape(cs) + eps);
+  if (weight.defined()) y = y * weight.reshape(cs);
+  if (bias.defined()) y = y + bias.reshape(cs);
+  return y;
+}
 
-  if (!training) {
-    DUEL_CHECK(running_mean.defined() && running_var.defined(),
-               "batch_norm: eval mode needs running_mean and running_var");
-    if (use_cudnn(x)) {
-      Tensor y = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
-      if (cudnn::batch_norm_forward_inference(x.contiguous(), weight, bias, running_mean, running_var, eps, y)) {
-        // Eval-mode batch norm is a per-channel affine map y = x * scale + shift; its backward
-        // in engine ops (differentiable again). The statistics are copied now: the running
-        // buffers may be updated in place before backward runs.
-        Tensor scale = rsqrt(running_var.detach().to(x.dtype()) + eps);
-        Tensor rmean = running_mean.detach().to(x.dtype()).clone();
-        SavedTensor sx(x, "batch_norm"), sw(weight, "batch_norm");
-        return autograd::record("batch_norm", y, {x, weight, bias},
-                                [sx, sw, scale, rmean, cs](const Tensor& g, const NeedsGrad& needs) {
-                                  const Dims dims = non_channel_dims(g);
-                                  const Tensor& w = sw.get();
-                                  Tensor sc = scale.reshape(cs);
-                                  Tensor gx = needs[0] ? g * (w.defined() ? sc * w.reshape(cs) : sc) : Tensor();
-                                  Tensor gw = needs[1] ? sum(g * ((sx.get() - rmean.reshape(cs)) * sc), dims) : Tensor();
-                                  Tensor gb = needs[2] ? sum(g, dims) : Tensor();
-                                  return TensorList{gx, gw, gb};
-                                });
-      }
-    }
-    Tensor y = (x - running_mean.reshape(cs)) * rsqrt(running_var.reshape(cs) + eps);
-    if (weight.defined()) y = y * weight.reshape(cs);
-    if (bias.defined()) y = y + bias.reshape(cs);
-    return y;
+// running = (1 - momentum) running + momentum batch, with the UNBIASED batch variance (as
+// PyTorch does), from the kernel's mean and invstd = 1 / sqrt(biased var + eps).
+void update_running_stats(const Tensor& running_mean, const Tensor& running_var, const Tensor& mu,
+                          const Tensor& invstd, double momentum, double eps, double count) {
+  NoGradGuard ng;
+  if (running_mean.defined()) {
+    Tensor rm = running_mean;
+    rm.mul_(1.0 - momentum).add_(mu.to(rm.dtype()), momentum);
   }
+  if (running_var.defined()) {
+    Tensor var_unbiased = (pow(invstd, -2.0) - eps) * (count / (count - 1));
+    Tensor rv = running_var;
+    rv.mul_(1.0 - momentum).add_(var_unbiased.to(rv.dtype()), momentum);
+  }
+}
 
-  const int64_t N = x.size(0), S = x.numel() / std::max<int64_t>(1, N * C);
+// The training-mode backward in one kernel, from the saved batch statistics.
+TensorList batch_norm_backward_fused(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mu,
+                                     const Tensor& invstd, const NeedsGrad& needs) {
+  const int64_t N = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(1, N * C);
+  Tensor gc = g.contiguous(), xc = x.contiguous();
+  Tensor gx = needs[0] ? empty(x.sizes(), TensorOptions(g.dtype(), g.device())) : Tensor();
+  Tensor gw = needs[1] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
+  Tensor gb = needs[2] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
+  Tensor wc = w.defined() ? w.contiguous() : Tensor();
+  DUEL_DISPATCH_FLOATING(g.dtype(), "batch_norm_backward", [&] {
+    using T = scalar_t;
+    DUEL_KERNEL(g.device(), batch_norm_backward<T>, gc.data<T>(), xc.data<T>(), mu.data<T>(), invstd.data<T>(),
+                wc.defined() ? wc.data<T>() : nullptr, N, C, S, gx.defined() ? gx.data<T>() : nullptr,
+                gw.defined() ? gw.data<T>() : nullptr, gb.defined() ? gb.data<T>() : nullptr);
+  });
+  return {gx, gw, gb};
+}
+
+Tensor batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                        const Tensor& running_var, double momentum, double eps) {
+  const int64_t N = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(1, N * C);
   DUEL_CHECK(N * S > 1, "batch_norm: expected more than 1 value per channel when training, got input shape ",
              shape_str(x.sizes()));
   Tensor xc = x.contiguous();
-  Tensor mu = empty({C}, TensorOptions(x.dtype(), x.device()));
-  Tensor invstd = empty({C}, TensorOptions(x.dtype(), x.device()));
-  Tensor y = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
+  const TensorOptions opts(x.dtype(), x.device());
+  Tensor mu = empty({C}, opts), invstd = empty({C}, opts), y = empty(x.sizes(), opts);
   Tensor wc = weight.defined() ? weight.contiguous() : Tensor();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  // cuDNN computes the statistics, normalises and updates the running statistics in one call
-  const bool via_cudnn = use_cudnn(x) && cudnn::batch_norm_forward_training(xc, wc, bc, running_mean, running_var,
-                                                                             momentum, eps, y, mu, invstd);
-  if (!via_cudnn) {
-    DUEL_DISPATCH_FLOATING(x.dtype(), "batch_norm", [&] {
-      using T = scalar_t;
-      DUEL_KERNEL(x.device(), batch_norm_stats<T>, xc.data<T>(), N, C, S, eps, mu.data<T>(), invstd.data<T>());
-      DUEL_KERNEL(x.device(), batch_norm_apply<T>, xc.data<T>(), mu.data<T>(), invstd.data<T>(),
-                  wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr, N, C, S, y.data<T>());
-    });
-  }
-
-  if (!via_cudnn && (running_mean.defined() || running_var.defined())) {
-    NoGradGuard ng;
-    const double m = N * S;
-    if (running_mean.defined()) {
-      Tensor rm = running_mean;
-      rm.mul_(1.0 - momentum).add_(mu.to(rm.dtype()), momentum);
-    }
-    if (running_var.defined()) {
-      // running_var tracks the unbiased variance (as PyTorch does)
-      Tensor var_unbiased = (pow(invstd, -2.0) - eps) * (m / (m - 1));
-      Tensor rv = running_var;
-      rv.mul_(1.0 - momentum).add_(var_unbiased.to(rv.dtype()), momentum);
-    }
-  }
+  DUEL_DISPATCH_FLOATING(x.dtype(), "batch_norm", [&] {
+    using T = scalar_t;
+    DUEL_KERNEL(x.device(), batch_norm_forward<T>, xc.data<T>(), wc.defined() ? wc.data<T>() : nullptr,
+                bc.defined() ? bc.data<T>() : nullptr, N, C, S, eps, mu.data<T>(), invstd.data<T>(), y.data<T>());
+  });
+  update_running_stats(running_mean, running_var, mu, invstd, momentum, eps, double(N * S));
 
   SavedTensor sx(x, "batch_norm"), sw(weight, "batch_norm");
-  return autograd::record(
-      "batch_norm", y, {x, weight, bias},
-      [sx, sw, mu, invstd, eps, N, C, S](const Tensor& g, const NeedsGrad& needs) {
-        const Tensor& xx = sx.get();
-        const Tensor& w = sw.get();
-        if (GradMode::is_enabled() || force_composite_batch_norm)
-          return batch_norm_backward_composite(g, xx, w, eps, needs);
-        Tensor gc = g.contiguous(), xcc = xx.contiguous();
-        Tensor gx = needs[0] ? empty(xx.sizes(), TensorOptions(g.dtype(), g.device())) : Tensor();
-        Tensor gw = needs[1] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
-        Tensor gb = needs[2] ? empty({C}, TensorOptions(g.dtype(), g.device())) : Tensor();
-        Tensor wcc = w.defined() ? w.contiguous() : Tensor();
-        if (use_cudnn(g) && cudnn::batch_norm_backward(gc, xcc, wcc, mu, invstd, eps, gx, gw, gb))
-          return TensorList{gx, gw, gb};
-        DUEL_DISPATCH_FLOATING(g.dtype(), "batch_norm_backward", [&] {
-          using T = scalar_t;
-          DUEL_KERNEL(g.device(), batch_norm_backward<T>, gc.data<T>(), xcc.data<T>(), mu.data<T>(),
-                      invstd.data<T>(), wcc.defined() ? wcc.data<T>() : nullptr, N, C, S,
-                      gx.defined() ? gx.data<T>() : nullptr, gw.defined() ? gw.data<T>() : nullptr,
-                      gb.defined() ? gb.data<T>() : nullptr);
-        });
-        return TensorList{gx, gw, gb};
-      });
+  return autograd::record("batch_norm", y, {x, weight, bias},
+                          [sx, sw, mu, invstd, eps](const Tensor& g, const NeedsGrad& needs) {
+                            if (GradMode::is_enabled() || force_composite_batch_norm)
+                              return batch_norm_backward_composite(g, sx.get(), sw.get(), eps, needs);
+                            return batch_norm_backward_fused(g, sx.get(), sw.get(), mu, invstd, needs);
+                          });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  check_batch_norm_args(x, weight, bias, running_mean, running_var);
+  if (!training) return batch_norm_eval(x, weight, bias, running_mean, running_var, eps);
+  return batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps);
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,

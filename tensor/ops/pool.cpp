@@ -23,10 +23,10 @@
 namespace duel {
 namespace {
 
-cpu::Pool2dGeometry pool_geometry(const Tensor& x, const Pool2dOptions& o, const char* op) {
+Pool2dGeometry pool_geometry(const Tensor& x, const Pool2dOptions& o, const char* op) {
   DUEL_CHECK(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got shape ", shape_str(x.sizes()));
   DUEL_CHECK(is_floating(x.dtype()), op, ": expected a floating input, got ", dtype_name(x.dtype()));
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.kH = o.kernel[0], g.kW = o.kernel[1];
   g.strideH = o.stride[0] > 0 ? o.stride[0] : o.kernel[0];
@@ -46,9 +46,9 @@ cpu::Pool2dGeometry pool_geometry(const Tensor& x, const Pool2dOptions& o, const
   return g;
 }
 
-Tensor avg_pool2d_adjoint(const Tensor& gy, const Shape& input_shape, const cpu::Pool2dGeometry& g);
+Tensor avg_pool2d_adjoint(const Tensor& gy, const Shape& input_shape, const Pool2dGeometry& g);
 
-Tensor avg_pool2d_primitive(const Tensor& x, const cpu::Pool2dGeometry& g) {
+Tensor avg_pool2d_primitive(const Tensor& x, const Pool2dGeometry& g) {
   Tensor xc = x.contiguous();
   Tensor y = empty({g.N, g.C, g.outH, g.outW}, TensorOptions(x.dtype(), x.device()));
   DUEL_DISPATCH_FLOATING(x.dtype(), "avg_pool2d", [&] {
@@ -60,7 +60,7 @@ Tensor avg_pool2d_primitive(const Tensor& x, const cpu::Pool2dGeometry& g) {
   });
 }
 
-Tensor avg_pool2d_adjoint(const Tensor& gy, const Shape& input_shape, const cpu::Pool2dGeometry& g) {
+Tensor avg_pool2d_adjoint(const Tensor& gy, const Shape& input_shape, const Pool2dGeometry& g) {
   Tensor gyc = gy.contiguous();
   Tensor gx = empty(input_shape, TensorOptions(gy.dtype(), gy.device()));
   DUEL_DISPATCH_FLOATING(gy.dtype(), "avg_pool2d_backward", [&] {
