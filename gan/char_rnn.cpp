@@ -119,6 +119,7 @@ class CharRnn : public train::Model {
     loss = cross_entropy(logits.reshape({T * B, corpus.vocab_size()}), y.to(device).reshape({T * B}));
     opt->zero_grad();
     loss.backward();
+    opt->sync_gradients();  // data-parallel: clip the averaged gradient, as one process would
     grad_norm = clip > 0 ? nn::clip_grad_norm_(net->parameters(), clip) : 0.0;
     opt->step();
     carry = s.detached();  // h_0 of the next segment; gradients stop here (truncation)

@@ -15,9 +15,18 @@
 //     Y_{1:T} ~ G_theta
 //     Q(s = Y_{1:t-1}, a = y_t) = (1/N) sum_n D_phi(Y^n_{1:T}), Y^n ~ MC^{G_beta}(Y_{1:t}; N)   (t < T)
 //                               = D_phi(Y_{1:T})                                             (t = T)
-//     theta <- theta + alpha grad (1/T) sum_t E[ log G_theta(y_t | Y_{1:t-1}) Q(Y_{1:t-1}, y_t) ]   (eq. 8)
+//     theta <- theta + alpha grad sum_t E[ log G_theta(y_t | Y_{1:t-1}) Q(Y_{1:t-1}, y_t) ]   (eq. 8)
 //     beta <- 0.8 beta + 0.2 theta                            (the authors' code's delayed copy)
 //     d-steps times: new negatives from G_theta; train D_phi on them and S   (eq. 5)
+//
+// The policy-gradient step, as the authors' code takes it: the loss summed over the batch's
+// tokens, the gradient clipped to a global norm of 5 (--grad-clip, which also clips the MLE
+// steps, as theirs does), and its own Adam, created fresh for the adversarial phase
+// (--pg-optimizer own). Sharing pre-training's Adam instead (--pg-optimizer shared) makes the
+// steps tiny: its second-moment estimate still holds the MLE gradients' scale, against which
+// the reward-weighted gradient is small, and it shrinks further as D wins and the rewards
+// fall. The first recorded runs did that, with the mean instead of the sum and no clipping:
+// `--pg-optimizer shared --pg-loss mean --grad-clip 0` reproduces them.
 //
 // With --mode mle the adversarial steps are replaced by maximum-likelihood steps on S (one
 // batch each, the same number of generator updates): the paper's baseline of continued MLE
@@ -199,6 +208,9 @@ class SeqGan : public train::Model {
         d_epochs(o.integer("d-epochs")),
         eval_samples(o.integer("eval-samples")),
         beta_rate(o.real("rollout-update")),
+        grad_clip(o.real("grad-clip")),
+        own_pg_optimizer(o.text("pg-optimizer") == "own"),
+        pg_sum(o.text("pg-loss") == "sum"),
         mle_mode(o.text("mode") == "mle"),
         sampler(seed + 1),
         data_gen(seed + 2),
@@ -225,6 +237,7 @@ class SeqGan : public train::Model {
     D = std::make_shared<CnnDiscriminator>(V, o.integer("d-emb"), T, o.integer("d-filters"), &dropout_gen);
     opt_G = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = o.real("lr-g")});
     opt_D = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{.lr = o.real("lr-d")});
+    opt_PG = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{.lr = o.real("lr-g")});
   }
 
   void state(Checkpointable& s) override {
@@ -233,6 +246,7 @@ class SeqGan : public train::Model {
     s.add("D", *D);
     s.add("opt_G", *opt_G);
     s.add("opt_D", *opt_D);
+    s.add("opt_PG", *opt_PG);
     s.add("sampler", sampler);
     s.add("data", data_gen);
     s.add("dropout", dropout_gen);
@@ -314,6 +328,8 @@ class SeqGan : public train::Model {
     Tensor loss = -mean(G->token_log_probs(y));
     opt_G->zero_grad();
     loss.backward();
+    opt_G->sync_gradients();  // data-parallel: clip the averaged gradient, as one process would
+    if (grad_clip > 0) nn::clip_grad_norm_(G->parameters(), grad_clip);
     opt_G->step();
     loss_G = loss.item();
   }
@@ -366,21 +382,26 @@ class SeqGan : public train::Model {
     Tensor Y = G->sample(B, T, sampler, {}, this_rank());
     Tensor Q = rewards(Y);
     reward = mean(Q).item();
-    Tensor loss = -mean(G->token_log_probs(Y) * Q);  // eq. 8 (the gradient of the expected reward)
-    opt_G->zero_grad();
+    Tensor weighted = G->token_log_probs(Y) * Q;
+    Tensor loss = pg_sum ? -sum(weighted) : -mean(weighted);  // eq. 8 (the gradient of the expected reward)
+    optim::Adam& opt = own_pg_optimizer ? *opt_PG : *opt_G;
+    opt.zero_grad();
     loss.backward();
-    opt_G->step();
+    opt.sync_gradients();
+    if (grad_clip > 0) nn::clip_grad_norm_(G->parameters(), grad_clip);
+    opt.step();
     loss_G = loss.item();
   }
 
   uint64_t seed;
   int64_t V, T, B, pre_g, pre_d, rollouts, d_samples, d_epochs, eval_samples;
-  double beta_rate;
+  double beta_rate, grad_clip;
+  bool own_pg_optimizer, pg_sum;
   bool mle_mode;
   Generator sampler, data_gen, dropout_gen;
   std::shared_ptr<TokenLstm> oracle, G, beta;
   std::shared_ptr<CnnDiscriminator> D;
-  std::unique_ptr<optim::Adam> opt_G, opt_D;
+  std::unique_ptr<optim::Adam> opt_G, opt_D, opt_PG;  // opt_PG: the adversarial phase's own Adam
   Tensor S;  // the oracle's samples: the training set
   double loss_G = 0, loss_D = 0, reward = 0;
 };
@@ -414,6 +435,11 @@ train::ModelInfo seqgan_model() {
       train::Option::integer("d-filters", "", 16, 1, 4096, "D's convolution filters per width"),
       train::Option::real("lr-g", "alpha", 0.01, 0, 1, "G's Adam learning rate", /*open_low=*/true),
       train::Option::real("lr-d", "", 1e-4, 0, 1, "D's Adam learning rate", /*open_low=*/true),
+      train::Option::choice("pg-optimizer", "", "own", {"own", "shared"},
+                            "policy-gradient steps: their own fresh Adam (the authors' code) or pre-training's"),
+      train::Option::choice("pg-loss", "", "sum", {"sum", "mean"},
+                            "policy-gradient loss over the batch's tokens: summed (the authors' code) or averaged"),
+      train::Option::real("grad-clip", "", 5, 0, 1e6, "G's gradient-norm clip in MLE and policy-gradient steps (0: off)"),
       train::Option::integer("eval-samples", "", 2000, 1, 10000000,
                              "G's samples scored by the oracle at each snapshot"),
   };

@@ -2,43 +2,32 @@
 # SEGAN's runs for docs/results.md (speech-table): the GAN (`--mode gan`, L1 + least-squares D)
 # on seeds 0, 1 and 2, then the regression-only arm (`--mode l1`) on the same seeds, each recorded as
 # docs/runs/segan[-l1]-sS/ by scripts/record_run.sh, with scripts/speech_eval.py's SSNR, PESQ
-# and STOI of its enhanced test set (speech_eval.tsv) and its spectrogram picture. A recorded
-# run is skipped and an interrupted one resumes; several copies can run side by side (one per
-# core): each claims a run with mkdir under runs/claims/ before starting it.
+# and STOI of its enhanced test set (speech_eval.tsv) and its spectrogram picture. Resumable,
+# and several copies can run side by side (scripts/lib/run_queue.sh).
 #
 #   OMP_NUM_THREADS=1 nohup scripts/segan_runs.sh > runs/segan.log 2>&1 &
 #
 # Needs the pairs of scripts/speech_data.py in data/speech (or $DUEL_SPEECH_DIR) and, for
 # speech_eval.py, `pip install numpy scipy pesq pystoi`.
-# Environment: MODES ("gan l1"), SEEDS ("0 1 2"), STEPS (2000), DUEL (build/duel; point it at a
-# copy so that rebuilding does not change running jobs), PYTHON (python3), WAIT_FOR (a pgrep -f
-# pattern: start when no process matches it).
+# Environment: MODES ("gan l1"), SEEDS ("0 1 2"), STEPS (2000), DUEL (build/duel), PYTHON
+# (python3), WAIT_FOR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/run_queue.sh
 MODES="${MODES:-gan l1}"
 SEEDS="${SEEDS:-0 1 2}"
 STEPS="${STEPS:-2000}"
 PYTHON="${PYTHON:-python3}"
 export DUEL="${DUEL:-build/duel}"
-if [[ -n "${WAIT_FOR:-}" ]]; then
-  while pgrep -f "$WAIT_FOR" > /dev/null; do sleep 30; done
-fi
-mkdir -p runs/claims runs/zoo4
+wait_for_machine
 for mode in $MODES; do
   for seed in $SEEDS; do
     name="segan-s$seed"
     [[ "$mode" == gan ]] || name="segan-$mode-s$seed"
-    [[ -f "docs/runs/$name/speech_eval.tsv" ]] && continue
-    mkdir "runs/claims/$name" 2> /dev/null || continue  # another copy has it
     out="runs/zoo4/$name"
-    cmd="build/duel train segan --mode $mode --seed $seed --steps $STEPS --out $out"
-    echo "== $name: $cmd  ($(date -u +%H:%M))"
-    if ! "$DUEL" train segan --mode "$mode" --seed "$seed" --steps "$STEPS" --out "$out" --quiet; then
-      echo "== $name FAILED"
-      rmdir "runs/claims/$name"
-      continue
-    fi
-    scripts/record_run.sh "$out" "$name" "OMP_NUM_THREADS=1 $cmd"
+    run_recorded "$name" "docs/runs/$name/speech_eval.tsv" "$out" \
+      "build/duel train segan --mode $mode --seed $seed --steps $STEPS --out $out" -- \
+      train segan --mode "$mode" --seed "$seed" --steps "$STEPS" || continue
     "$PYTHON" scripts/speech_eval.py --data "${DUEL_SPEECH_DIR:-data/speech}" "$out" --out "docs/runs/$name/speech_eval.tsv"
     [[ -f "$out/spectrograms.png" ]] && cp "$out/spectrograms.png" "docs/images/$name-spectrograms.png"
   done

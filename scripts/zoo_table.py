@@ -222,8 +222,8 @@ def ssl_table():
     if not groups:
         return ""
     rows = ["| model | settings | iterations | test error, 100 labels (%) | test error, 1000 labels (%) | "
-            "FCD, 100 labels | CPU min per run | published MNIST-100 error (%) | runs |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "FCD, 100 labels | classifier score, 100 labels | CPU min per run | published MNIST-100 error (%) | runs |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for (model, settings, steps) in sorted(groups, key=lambda k: (SSL_MODELS.index(k[0]), k[1], k[2])):
         g = groups[(model, settings, steps)]
         def err(l):
@@ -231,6 +231,7 @@ def ssl_table():
         every = [r for l in ("10", "100") for r in sorted(g.get(l, []), key=lambda r: r["name"])]
         rows.append(f"| `{model}` | {settings} | {steps} | {err('10')} | {err('100')} | "
                     f"{fmt([r.get('fcd') for r in g.get('10', [])]).replace('seeds', 'subsets')} | "
+                    f"{fmt([r.get('cs') for r in g.get('10', [])], 2).replace('seeds', 'subsets')} | "
                     f"{fmt([r.get('cpu_min') for r in every]).replace('seeds', 'runs')} | {SSL_PUBLISHED.get(model, '')} | "
                     + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in every) + " |")
     return "\n".join(rows) + "\n"
@@ -320,6 +321,16 @@ def speech_table():
     return "\n".join(rows) + "\n" if found else ""
 
 
+def pg_step(c):
+    """How a SeqGAN run took its policy-gradient step (gan/seqgan.cpp): the records from before
+    --pg-optimizer existed shared pre-training's Adam, averaged the loss and did not clip."""
+    if "pg-optimizer" not in c:
+        return "pre-training's Adam, mean, no clip"
+    return (("own Adam" if c["pg-optimizer"] == "own" else "pre-training's Adam") + ", " + c.get("pg-loss", "sum")
+            + ", " + (f"clip {c['grad-clip']}" if float(c.get("grad-clip", 0)) > 0 else "no clip")
+            + ("" if c.get("rollout-update", "0.8") == "0.8" else f", roll-out update {c['rollout-update']}"))
+
+
 def seqgan_table():
     """NLL-oracle of the two SeqGAN arms seed by seed (each seed has its own oracle, so the arms
     compare within a seed): after pre-training (the snapshot at the end of D's pre-training,
@@ -333,27 +344,27 @@ def seqgan_table():
         pg = int(c.get("pretrain-g", 0))
         pre = [s for s in r["nll_curve"] if pg <= s <= pg + int(c.get("pretrain-d", 0))]
         r["nll_pre"] = r["nll_curve"][max(pre)] if pre else None
-        by_seed.setdefault((pg, c.get("seed", "?")), {})[c.get("mode", "")] = r
+        by_seed.setdefault((pg, pg_step(c), c.get("seed", "?")), {})[c.get("mode", "")] = r
     if not by_seed:
         return ""
-    rows = ["| G pre-training epochs | seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
+    rows = ["| G pre-training epochs | policy-gradient step | seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
             "end, `--mode seqgan` (10000 samples) | seqgan - mle | CPU min (mle / seqgan) | runs |",
-            "|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|"]
     diffs = {}
-    for pg, seed in sorted(by_seed):
-        arms = by_seed[(pg, seed)]
+    for pg, step, seed in sorted(by_seed):
+        arms = by_seed[(pg, step, seed)]
         mle, adv = arms.get("mle"), arms.get("seqgan")
         pre = next((a["nll_pre"] for a in (mle, adv) if a and a.get("nll_pre") is not None), None)
         diff = adv["nll_oracle"] - mle["nll_oracle"] if mle and adv else None
         if diff is not None:
-            diffs.setdefault(pg, []).append(diff)
+            diffs.setdefault((pg, step), []).append(diff)
         cell = lambda a, k, d=3: f"{a[k]:.{d}f}" if a and a.get(k) is not None else "not run yet"
-        rows.append(f"| {pg} | {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
+        rows.append(f"| {pg} | {step} | {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
                     + (f"{diff:+.3f}" if diff is not None else "") + f" | {cell(mle, 'cpu_min', 1)} / {cell(adv, 'cpu_min', 1)} | "
                     + ", ".join(f"[{a['name']}](runs/{a['name']}/command.txt)" for a in (mle, adv) if a) + " |")
-    for pg in sorted(diffs):
-        if len(diffs[pg]) > 1:
-            rows.append(f"| {pg} | mean over the paired seeds |  |  |  | {fmt(diffs[pg], 3)} |  |  |")
+    for pg, step in sorted(diffs):
+        if len(diffs[(pg, step)]) > 1:
+            rows.append(f"| {pg} | {step} | mean over the paired seeds |  |  |  | {fmt(diffs[(pg, step)], 3)} |  |  |")
     return "\n".join(rows) + "\n"
 
 

@@ -2,6 +2,7 @@
 // from learns the oracle, and the two arms (seqgan, mle) start from the same generator.
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 
 #include "tensor/serialize.h"
@@ -72,4 +73,42 @@ TEST_CASE("seqgan: both arms start the adversarial phase from the same pre-train
   for (auto& [k, t] : a4.tensors)
     if (k.rfind("G.", 0) == 0 && b4.has(k) && t.to_vector<double>() != b4.get(k).to_vector<double>()) differ = true;
   CHECK(differ);
+}
+
+// The policy-gradient step's optimizer (--pg-optimizer): the authors' code gives the
+// adversarial phase a fresh Adam, whose first step moves every weight with a gradient by lr
+// (m / sqrt(v) = g / |g|). Pre-training's Adam (shared) still holds the MLE gradients' moments,
+// so the same step moves most weights by other amounts.
+TEST_CASE("seqgan: the first policy-gradient step is a fresh Adam's (every moved weight moves by lr)",
+          "[train][seqgan]") {
+  test::TempDir tmp("duel_seqgan");
+  auto fraction_moved_by_lr = [&](const std::string& pg_optimizer) {
+    const fs::path dir = tmp.dir / pg_optimizer;
+    auto run_to = [&](int64_t steps) {
+      train::RunOptions o = seqgan_run(dir, steps, "seqgan", 2);  // steps 0-1 MLE, 2 D, 3 the first PG step
+      o.extra["pg-optimizer"] = pg_optimizer;
+      o.extra["lr-g"] = "0.01";
+      train::Run r(o);
+      REQUIRE(train::fit(r).completed);
+      return load_checkpoint((dir / "checkpoint.duel").string());
+    };
+    Checkpoint before = run_to(3), after = run_to(4);
+    int64_t moved = 0, by_lr = 0;
+    for (auto& [k, t] : before.tensors) {
+      if (k.rfind("G.", 0) != 0) continue;
+      const std::vector<double> a = t.to_vector<double>(), b = after.get(k).to_vector<double>();
+      for (size_t i = 0; i < a.size(); ++i) {
+        const double d = std::abs(b[i] - a[i]);
+        if (d == 0) continue;
+        ++moved;
+        if (std::abs(d - 0.01) < 2e-4) ++by_lr;
+      }
+    }
+    REQUIRE(moved > 100);
+    return double(by_lr) / double(moved);
+  };
+  const double own = fraction_moved_by_lr("own"), shared = fraction_moved_by_lr("shared");
+  INFO("weights moved by lr: own Adam " << own << ", pre-training's Adam " << shared);
+  CHECK(own > 0.95);
+  CHECK(shared < 0.5);
 }
