@@ -23,6 +23,7 @@ BEGIN, END = "<!-- zoo-table: begin (scripts/zoo_table.py --update) -->", "<!-- 
 BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -->", "<!-- birthday-table: end -->"
 CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
 SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
+ABL_BEGIN, ABL_END = "<!-- ablation-table: begin (scripts/zoo_table.py --update) -->", "<!-- ablation-table: end -->"
 TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
 SEQ_BEGIN, SEQ_END = "<!-- seqgan-table: begin (scripts/zoo_table.py --update) -->", "<!-- seqgan-table: end -->"
 CHESS_BEGIN, CHESS_END = "<!-- chess-table: begin (scripts/zoo_table.py --update) -->", "<!-- chess-table: end -->"
@@ -235,6 +236,49 @@ def ssl_table():
                     f"{fmt([r.get('cpu_min') for r in every]).replace('seeds', 'runs')} | {SSL_PUBLISHED.get(model, '')} | "
                     + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in every) + " |")
     return "\n".join(rows) + "\n"
+
+
+# Each ablated option's value in the default configuration (gan/improved_gan.cpp, gan/bad_gan.cpp).
+ABLATION_DEFAULTS = {"improved-gan": {"feature-matching": "1", "minibatch-kernels": "0", "historical-averaging": "0",
+                                      "label-smoothing": "0", "vbn": "0"},
+                     "bad-gan": {"lambda-pt": "0.8", "lambda-ent": "0.1"}}
+
+
+def ablation_table():
+    """Improved GAN's techniques and Bad GAN's terms, each switched from its default at 100 labels:
+    test error, FCD and classifier score of the changed configuration against the default one on
+    the same labelled subsets (paired), so that a difference is not a difference of subsets."""
+    runs = {}
+    for n in recorded(False):
+        r = record(n)
+        c = r["config"]
+        model = c.get("model", "")
+        if model not in ABLATION_DEFAULTS or c.get("labels-per-class") != "10" or "test_error" not in r:
+            continue
+        changed = tuple(sorted((k, c.get(k, v)) for k, v in ABLATION_DEFAULTS[model].items() if c.get(k, v) != v))
+        runs.setdefault((model, changed), {})[c.get("subset-seed", "0")] = r
+    if not runs:
+        return ""
+    rows = ["| model | changed from the default | subsets | test error (%) | the default on those subsets (%) | "
+            "difference, per subset | FCD (default) | classifier score (default) | runs |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for (model, changed) in sorted(runs, key=lambda k: (k[0] != "improved-gan", k[1])):
+        if not changed:
+            continue
+        mine, base = runs[(model, changed)], runs.get((model, ()), {})
+        subsets = sorted(s for s in mine if s in base)
+        if not subsets:
+            continue
+        diffs = [mine[s]["test_error"] - base[s]["test_error"] for s in subsets]
+        pair = lambda key, d: (f"{statistics.mean(mine[s][key] for s in subsets):.{d}f} "
+                               f"({statistics.mean(base[s][key] for s in subsets):.{d}f})"
+                               if all(key in mine[s] and key in base[s] for s in subsets) else "")
+        rows.append(f"| `{model}` | " + ", ".join(f"{k} {v}" for k, v in changed) + f" | {', '.join(subsets)} | "
+                    f"{fmt([mine[s]['test_error'] for s in subsets], 2).replace('seeds', 'subsets')} | "
+                    f"{fmt([base[s]['test_error'] for s in subsets], 2).replace('seeds', 'subsets')} | "
+                    + ", ".join(f"{d:+.1f}" for d in diffs) + f" | {pair('fcd', 0)} | {pair('cs', 2)} | "
+                    + ", ".join(f"[{mine[s]['name']}](runs/{mine[s]['name']}/command.txt)" for s in subsets) + " |")
+    return "\n".join(rows) + "\n" if len(rows) > 2 else ""
 
 
 TEXT_MODELS = ["char-rnn", "seqgan", "chess-style"]  # (not images: their own tables)
@@ -505,7 +549,7 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" +
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" + ablation_table() + "\n" +
                          text_table() + "\n" + seqgan_table() + "\n" + chess_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
@@ -513,6 +557,8 @@ def main():
     text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
     text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
     text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
+    if ABL_BEGIN in text:
+        text = replace_between(text, ABL_BEGIN, ABL_END, ablation_table())
     text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
     text = replace_between(text, SEQ_BEGIN, SEQ_END, seqgan_table())
     text = replace_between(text, CHESS_BEGIN, CHESS_END, chess_table())
