@@ -1,6 +1,7 @@
 // Run-time choice between the two convolution paths of kernels/cuda/conv.cu, for the
 // `cuda` backend and its emulator counterpart, the `sim` backend (each has its own
-// setting; both start from the same environment variable):
+// setting): the typed form of the sim:conv2d and cuda:conv2d rows of the implementation
+// switch (kernels/impl.h: duel::set_impl("sim:conv2d", "im2col"), DUEL_IMPL).
 //
 //   ConvAlgorithm::Implicit  implicit GEMM: gemm_tile_kernel computes the im2col operands
 //                            on the fly, nothing is materialised (the default)
@@ -10,11 +11,14 @@
 //
 //   duel::cuda::set_conv_algorithm(duel::ConvAlgorithm::Im2col);   // or duel::sim::...
 //   { duel::sim::ConvAlgorithmGuard g(duel::ConvAlgorithm::Im2col); ... }  // restores on exit
-//   DUEL_CUDA_CONV=implicit|im2col   (unset or empty: implicit; anything else is an error
-//                                     naming the variable, raised by the first conv)
+//   DUEL_IMPL=sim:conv2d=im2col      (kernels/impl.h; read first)
+//   DUEL_CUDA_CONV=implicit|im2col   (the older variable, both backends; unset or empty:
+//                                     implicit; anything else is an error naming the
+//                                     variable, raised by the first conv)
 //
-// Like DUEL_CUDA_MATMUL (matmul.cu), this selects duel's own kernels; the cuDNN switch
-// (kernels/cudnn/cudnn_ops.h, DUEL_CUDNN) sits in front of both and wins when on.
+// This selects duel's own kernels; cuda:conv2d=cudnn (kernels/cudnn/cudnn_ops.h) hands the
+// CUDA backend's convolutions to cuDNN instead, which falls back to the implicit path for
+// the one geometry it cannot express.
 // Plain C++ (no CUDA names). The duel::cuda declarations exist only in CUDA builds.
 #pragma once
 #include <cstddef>
