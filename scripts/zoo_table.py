@@ -24,6 +24,7 @@ BD_BEGIN, BD_END = "<!-- birthday-table: begin (scripts/zoo_table.py --update) -
 CLS_BEGIN, CLS_END = "<!-- class-table: begin (scripts/zoo_table.py --update) -->", "<!-- class-table: end -->"
 SSL_BEGIN, SSL_END = "<!-- ssl-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-table: end -->"
 ABL_BEGIN, ABL_END = "<!-- ablation-table: begin (scripts/zoo_table.py --update) -->", "<!-- ablation-table: end -->"
+PAIR_BEGIN, PAIR_END = "<!-- ssl-paired-table: begin (scripts/zoo_table.py --update) -->", "<!-- ssl-paired-table: end -->"
 TXT_BEGIN, TXT_END = "<!-- text-table: begin (scripts/zoo_table.py --update) -->", "<!-- text-table: end -->"
 SEQ_BEGIN, SEQ_END = "<!-- seqgan-table: begin (scripts/zoo_table.py --update) -->", "<!-- seqgan-table: end -->"
 CHESS_BEGIN, CHESS_END = "<!-- chess-table: begin (scripts/zoo_table.py --update) -->", "<!-- chess-table: end -->"
@@ -235,6 +236,43 @@ def ssl_table():
                     f"{fmt([r.get('cs') for r in g.get('10', [])], 2).replace('seeds', 'subsets')} | "
                     f"{fmt([r.get('cpu_min') for r in every]).replace('seeds', 'runs')} | {SSL_PUBLISHED.get(model, '')} | "
                     + ", ".join(f"[{r['name']}](runs/{r['name']}/command.txt)" for r in every) + " |")
+    return "\n".join(rows) + "\n"
+
+
+SSL_NAMES = {"ssl-baseline": "baseline (labelled images only)", "sgan": "SGAN", "bad-gan": "Bad GAN",
+             "improved-gan": "Improved GAN (feature matching)", "triple-gan": "Triple-GAN"}
+
+
+def ssl_paired_table():
+    """Each semi-supervised model's test error per labelled subset, at both label budgets, in its
+    default configuration, with the paired difference from the baseline on the same subset."""
+    err = {}
+    for n in recorded(False):
+        r = record(n)
+        c = r["config"]
+        model = c.get("model", "")
+        if model not in SSL_MODELS or "test_error" not in r:
+            continue
+        if model in ABLATION_DEFAULTS and any(c.get(k, v) != v for k, v in ABLATION_DEFAULTS[model].items()):
+            continue  # an ablation: ablation_table()
+        err.setdefault((c.get("labels-per-class"), model), {})[c.get("subset-seed", "0")] = r["test_error"]
+    if not err:
+        return ""
+    rows = ["| labels | model | subset 0 | subset 1 | subset 2 | mean ± sd | minus the baseline, per subset | "
+            "minus the baseline, mean |", "|---|---|--:|--:|--:|--:|--:|--:|"]
+    order = ["ssl-baseline", "sgan", "bad-gan", "improved-gan", "triple-gan"]
+    for lpc in ("10", "100"):
+        base = err.get((lpc, "ssl-baseline"), {})
+        for model in order:
+            e = err.get((lpc, model))
+            if not e:
+                continue
+            cells = [f"{e[s]:.2f}" if s in e else "" for s in ("0", "1", "2")]
+            diffs = [e[s] - base[s] for s in ("0", "1", "2") if s in e and s in base] if model != "ssl-baseline" else []
+            rows.append(f"| {int(lpc) * 10} | {SSL_NAMES[model]} | " + " | ".join(cells) + " | "
+                        + fmt(list(e.values()), 2).replace(" (3 seeds)", "").replace("seeds", "subsets") + " | "
+                        + ", ".join(f"{d:+.1f}" for d in diffs) + " | "
+                        + (f"{statistics.mean(diffs):+.2f}" if diffs else "") + " |")
     return "\n".join(rows) + "\n"
 
 
@@ -549,7 +587,7 @@ def replace_between(text, begin, end, body):
 def main():
     t, c = table(), compare_table()
     if "--update" not in sys.argv:
-        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" + ablation_table() + "\n" +
+        sys.stdout.write(t + "\n" + c + "\n" + birthday_table() + "\n" + class_table() + "\n" + ssl_table() + "\n" + ssl_paired_table() + "\n" + ablation_table() + "\n" +
                          text_table() + "\n" + seqgan_table() + "\n" + chess_table())
         return
     text = replace_between(read(RESULTS), BEGIN, END, t)
@@ -557,6 +595,8 @@ def main():
     text = replace_between(text, BD_BEGIN, BD_END, birthday_table())
     text = replace_between(text, CLS_BEGIN, CLS_END, class_table())
     text = replace_between(text, SSL_BEGIN, SSL_END, ssl_table())
+    if PAIR_BEGIN in text:
+        text = replace_between(text, PAIR_BEGIN, PAIR_END, ssl_paired_table())
     if ABL_BEGIN in text:
         text = replace_between(text, ABL_BEGIN, ABL_END, ablation_table())
     text = replace_between(text, TXT_BEGIN, TXT_END, text_table())
