@@ -276,6 +276,14 @@ class SeqGan : public train::Model {
     Tensor own = oracle->sample(std::min<int64_t>(n, 2000), T, g);
     std::printf("%-26s %8.4f   (the oracle's own samples: the floor)\n", "NLL-oracle of the oracle",
                 -mean(oracle->token_log_probs(own)).item());
+    // The other direction: how well G covers the real distribution. NLL-oracle rewards a
+    // generator that puts its mass on a few likely sequences; G's likelihood of fresh oracle
+    // samples (not in S) falls only if G also keeps the rest of the oracle's mass.
+    std::printf("%-26s %8.4f   (G's NLL of %lld fresh oracle samples: coverage, lower is better)\n", "NLL-test",
+                -mean(G->token_log_probs(own)).item(), (long long)own.size(0));
+    Generator eg(seed + 4343);
+    std::printf("%-26s %8.4f   (G's NLL of its own samples: its entropy per token)\n", "entropy of G",
+                -mean(G->token_log_probs(G->sample(std::min<int64_t>(n, 2000), T, eg))).item());
     std::printf("%-26s %8.4f   (log of the vocabulary: a uniform generator's expected NLL is higher)\n", "log V",
                 std::log((double)V));
   }

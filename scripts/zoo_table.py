@@ -96,6 +96,10 @@ def record(name):
     if m:
         out["nll_oracle"] = float(m.group(1))
         out["nll_curve"] = {r["step"]: r["nll_oracle"] for r in metrics if "nll_oracle" in r}
+        for key, label in (("nll_test", "NLL-test"), ("entropy", "entropy of G")):
+            m = re.search(r"^" + label + r"\s+([\d.]+)", ev, re.M)
+            if m:
+                out[key] = float(m.group(1))
     # text models: bits per character on the held-out splits
     for split, key in (("validation", "val_bpc"), ("test", "test_bpc")):
         m = re.search(rf"^{split}\s+([\d.]+) bpc", ev, re.M)
@@ -430,8 +434,9 @@ def seqgan_table():
     if not by_seed:
         return ""
     rows = ["| G pre-training epochs | policy-gradient step | seed | NLL-oracle after pre-training (2000 samples) | end, `--mode mle` (10000 samples) | "
-            "end, `--mode seqgan` (10000 samples) | seqgan - mle | CPU min (mle / seqgan) | runs |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "end, `--mode seqgan` (10000 samples) | seqgan - mle | NLL-test (mle / seqgan) | entropy of G (mle / seqgan) | "
+            "CPU min (mle / seqgan) | runs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     diffs = {}
     for pg, step, seed in sorted(by_seed):
         arms = by_seed[(pg, step, seed)]
@@ -440,13 +445,15 @@ def seqgan_table():
         diff = adv["nll_oracle"] - mle["nll_oracle"] if mle and adv else None
         if diff is not None:
             diffs.setdefault((pg, step), []).append(diff)
-        cell = lambda a, k, d=3: f"{a[k]:.{d}f}" if a and a.get(k) is not None else "not run yet"
+        cell = lambda a, k, d=3: (f"{a[k]:.{d}f}" if a.get(k) is not None else "not measured") if a else "not run yet"
         rows.append(f"| {pg} | {step} | {seed} | {pre:.3f} | {cell(mle, 'nll_oracle')} | {cell(adv, 'nll_oracle')} | "
-                    + (f"{diff:+.3f}" if diff is not None else "") + f" | {cell(mle, 'cpu_min', 1)} / {cell(adv, 'cpu_min', 1)} | "
+                    + (f"{diff:+.3f}" if diff is not None else "")
+                    + f" | {cell(mle, 'nll_test', 2)} / {cell(adv, 'nll_test', 2)} | {cell(mle, 'entropy', 2)} / {cell(adv, 'entropy', 2)}"
+                    + f" | {cell(mle, 'cpu_min', 1)} / {cell(adv, 'cpu_min', 1)} | "
                     + ", ".join(f"[{a['name']}](runs/{a['name']}/command.txt)" for a in (mle, adv) if a) + " |")
     for pg, step in sorted(diffs):
         if len(diffs[(pg, step)]) > 1:
-            rows.append(f"| {pg} | {step} | mean over the paired seeds |  |  |  | {fmt(diffs[(pg, step)], 3)} |  |  |")
+            rows.append(f"| {pg} | {step} | mean over the paired seeds |  |  |  | {fmt(diffs[(pg, step)], 3)} |  |  |  |  |")
     return "\n".join(rows) + "\n"
 
 
