@@ -414,7 +414,8 @@ def pg_step(c):
         return "pre-training's Adam, mean, no clip"
     return (("own Adam" if c["pg-optimizer"] == "own" else "pre-training's Adam") + ", " + c.get("pg-loss", "sum")
             + ", " + (f"clip {c['grad-clip']}" if float(c.get("grad-clip", 0)) > 0 else "no clip")
-            + ("" if c.get("rollout-update", "0.8") == "0.8" else f", roll-out update {c['rollout-update']}"))
+            + ("" if c.get("rollout-update", "0.8") == "0.8" else f", roll-out update {c['rollout-update']}")
+            + ("" if c.get("d-epochs", "3") == "3" else f", D epochs {c['d-epochs']}"))
 
 
 def seqgan_table():
