@@ -280,10 +280,20 @@ def ssl_paired_table():
     return "\n".join(rows) + "\n"
 
 
-# Each ablated option's value in the default configuration (gan/improved_gan.cpp, gan/bad_gan.cpp).
-ABLATION_DEFAULTS = {"improved-gan": {"feature-matching": "1", "minibatch-kernels": "0", "historical-averaging": "0",
-                                      "label-smoothing": "0", "vbn": "0"},
-                     "bad-gan": {"lambda-pt": "0.8", "lambda-ent": "0.1"}}
+def option_defaults(model):
+    """The model's option defaults, as docs/options.md lists them (`duel options --markdown`; a
+    test keeps that file current): {"lambda-pt": "0.8", ...}."""
+    text = read(os.path.join(os.path.dirname(RESULTS), "options.md"))
+    section = re.search(r"^## `" + re.escape(model) + r"`.*?(?=^## |\Z)", text, re.M | re.S)
+    if not section:
+        sys.exit(f"docs/options.md has no section for {model}")
+    return dict(re.findall(r"^\| `--([\w-]+)` \| [^|]* \| `([^`]*)` \|", section.group(0), re.M))
+
+
+# The options each ablation switches away from its default (gan/improved_gan.cpp, gan/bad_gan.cpp).
+ABLATED = {"improved-gan": ["feature-matching", "minibatch-kernels", "historical-averaging", "label-smoothing", "vbn"],
+           "bad-gan": ["lambda-pt", "lambda-ent"]}
+ABLATION_DEFAULTS = {m: {k: option_defaults(m)[k] for k in keys} for m, keys in ABLATED.items()}
 
 
 def ablation_table():
@@ -407,6 +417,9 @@ def speech_table():
     return "\n".join(rows) + "\n" if found else ""
 
 
+SEQGAN_DEFAULTS = option_defaults("seqgan")
+
+
 def pg_step(c):
     """How a SeqGAN run took its policy-gradient step (gan/seqgan.cpp): the records from before
     --pg-optimizer existed shared pre-training's Adam, averaged the loss and did not clip."""
@@ -414,8 +427,8 @@ def pg_step(c):
         return "pre-training's Adam, mean, no clip"
     return (("own Adam" if c["pg-optimizer"] == "own" else "pre-training's Adam") + ", " + c.get("pg-loss", "sum")
             + ", " + (f"clip {c['grad-clip']}" if float(c.get("grad-clip", 0)) > 0 else "no clip")
-            + ("" if c.get("rollout-update", "0.8") == "0.8" else f", roll-out update {c['rollout-update']}")
-            + ("" if c.get("d-epochs", "3") == "3" else f", D epochs {c['d-epochs']}"))
+            + "".join(f", {label} {c[k]}" for k, label in (("rollout-update", "roll-out update"), ("d-epochs", "D epochs"))
+                      if c.get(k, SEQGAN_DEFAULTS[k]) != SEQGAN_DEFAULTS[k]))
 
 
 def seqgan_table():

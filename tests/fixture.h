@@ -15,6 +15,7 @@
 // Other flags: `nof32` skips the float32 sweep, `nogradgrad` skips
 // gradgradcheck, `contiguous_only` skips the non-contiguous sweeps (view()).
 #pragma once
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -81,5 +82,29 @@ std::vector<double> values_of(const Tensor& t);  // row-major doubles
 Tensor noncontiguous_copy(const Tensor& t);
 // Deterministic float64 values in [lo, hi) (a fixed formula, no RNG): for gradcheck inputs.
 Tensor det_values(const Shape& shape, double lo = -1.0, double hi = 1.0, uint64_t salt = 0);
+
+// Sets (or, with no value, unsets) an environment variable for a scope and puts back what
+// was there before.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(std::string name) : name_(std::move(name)) {
+    const char* old = std::getenv(name_.c_str());
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+  }
+  ScopedEnv(std::string name, const std::string& value) : ScopedEnv(std::move(name)) {
+    ::setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_) ::setenv(name_.c_str(), old_.c_str(), 1);
+    else ::unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
 
 }  // namespace duel::test

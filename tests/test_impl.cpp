@@ -13,24 +13,16 @@
 #include "kernels/cuda/conv_algorithm.h"
 #include "kernels/cudnn/cudnn_ops.h"
 #include "kernels/impl.h"
+#include "tests/fixture.h"
 
 namespace duel::test {
 namespace {
 
 using Catch::Matchers::Contains;
 
-// Restores DUEL_IMPL (and the settings it drives) at the end of a test.
-struct EnvGuard {
-  std::string old;
-  bool had;
-  EnvGuard() {
-    const char* e = std::getenv("DUEL_IMPL");
-    had = e != nullptr;
-    if (had) old = e;
-  }
-  ~EnvGuard() {
-    if (had) setenv("DUEL_IMPL", old.c_str(), 1);
-    else unsetenv("DUEL_IMPL");
+// Re-reads the settings DUEL_IMPL drives at the end of a test, after the variables are back.
+struct ReloadFromEnv {
+  ~ReloadFromEnv() {
     sim::detail::reload_conv_algorithm_from_env();
     detail::reload_conv_backend_from_env();
   }
@@ -127,7 +119,7 @@ TEST_CASE("impl: cuda ops in this build", "[impl]") {
 }
 
 TEST_CASE("impl: DUEL_IMPL is parsed strictly and names itself in errors", "[impl]") {
-  EnvGuard env;
+  test::ScopedEnv env("DUEL_IMPL");
   setenv("DUEL_IMPL", "cpu:gemm=eigen, sim:conv2d = im2col", 1);  // spaces around items are allowed
   CHECK(detail::impl_from_env("sim:conv2d") == "im2col");
   setenv("DUEL_IMPL", "cpu:gemm=eigen,gpu:conv2d=cudnn", 1);
@@ -146,7 +138,8 @@ TEST_CASE("impl: DUEL_IMPL is parsed strictly and names itself in errors", "[imp
 }
 
 TEST_CASE("impl: DUEL_IMPL drives each family's setting when it is first read", "[impl]") {
-  EnvGuard env;
+  ReloadFromEnv reload;  // destroyed last: after both variables are restored
+  test::ScopedEnv impl_env("DUEL_IMPL"), conv_env("DUEL_CUDA_CONV");
   setenv("DUEL_IMPL", "sim:conv2d=im2col", 1);
   sim::detail::reload_conv_algorithm_from_env();
   CHECK(impl("sim:conv2d") == "im2col");
@@ -170,7 +163,6 @@ TEST_CASE("impl: DUEL_IMPL drives each family's setting when it is first read", 
   setenv("DUEL_CUDA_CONV", "im2col", 1);
   sim::detail::reload_conv_algorithm_from_env();
   CHECK(sim::conv_algorithm() == ConvAlgorithm::Im2col);
-  unsetenv("DUEL_CUDA_CONV");
 }
 
 }  // namespace duel::test

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "data/idx.h"
+#include "tests/fixture.h"
 #include "duel.h"
 
 using namespace duel;
@@ -47,23 +48,6 @@ std::vector<uint8_t> pattern(size_t n) {
   for (size_t i = 0; i < n; ++i) v[i] = (uint8_t)((i * 37 + 11) % 256);
   return v;
 }
-
-// RAII environment variable override.
-struct EnvVar {
-  std::string name;
-  std::string old;
-  bool had;
-  EnvVar(const std::string& n, const std::string& v) : name(n) {
-    const char* o = std::getenv(n.c_str());
-    had = o != nullptr;
-    if (had) old = o;
-    ::setenv(n.c_str(), v.c_str(), 1);
-  }
-  ~EnvVar() {
-    if (had) ::setenv(name.c_str(), old.c_str(), 1);
-    else ::unsetenv(name.c_str());
-  }
-};
 
 }  // namespace
 
@@ -187,7 +171,7 @@ TEST_CASE("idx: load_fashion_mnist on synthetic files, overrides and errors", "[
   REQUIRE(raw.images.to_vector<float>()[1] == 255.0f);
 
   {  // environment variable override
-    EnvVar env(kFashionMnistDirEnv, dir.path.string());
+    test::ScopedEnv env(kFashionMnistDirEnv, dir.path.string());
     REQUIRE(fashion_mnist_dir() == dir.path.string());
     REQUIRE(load_fashion_mnist("train").size() == n);
     REQUIRE(fashion_mnist_dir("/x") == "/x");  // the argument wins
