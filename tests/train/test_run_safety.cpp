@@ -93,6 +93,9 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
       {"train seqgan --rollouts 0", "seqgan: --rollouts expects an integer in [1, 1024], got '0'"},
       {"train seqgan --rollout-update 1.5", "seqgan: --rollout-update expects a finite number in [0, 1], got '1.5'"},
       {"train seqgan --d-epochs 0", "seqgan: --d-epochs expects an integer in [1, 1000], got '0'"},
+      {"train seqgan --pg-optimizer fresh", "seqgan: --pg-optimizer expects one of own, shared, got 'fresh'"},
+      {"train seqgan --pg-loss avg", "seqgan: --pg-loss expects one of sum, mean, got 'avg'"},
+      {"train seqgan --grad-clip -1", "seqgan: --grad-clip expects a finite number in [0, 1000000], got '-1'"},
       {"train chess-style --target carlsen", "chess-style: --target expects one of strong, weak, got 'carlsen'"},
       {"train chess-style --mode rl", "chess-style: --mode expects one of gan, supervised, got 'rl'"},
       {"train chess-style --tau 0", "chess-style: --tau expects a finite number in (0, 100], got '0'"},
@@ -111,6 +114,9 @@ TEST_CASE("cli: bad options are refused with the option, the value and the valid
   CliResult s = run_cli("sample " + out.string() + " --n 0");
   CHECK(s.code == 2);
   CHECK_THAT(s.output, Contains("sample: --n expects an integer in [1, 100000], got '0'"));
+  CliResult impl_args = run_cli("impl cpu:gemm=eigen");
+  CHECK(impl_args.code == 2);
+  CHECK_THAT(impl_args.output, Contains("impl takes no arguments (set a choice with DUEL_IMPL=op=choice,...)"));
   CliResult no_run = run_cli("eval " + out.string());
   CHECK(no_run.code == 2);
   CHECK_THAT(no_run.output, Contains("'" + out.string() + "' holds no checkpoint.duel: not a trained run"));
