@@ -9,8 +9,13 @@
 #
 # Needs the pairs of scripts/speech_data.py in data/speech (or $DUEL_SPEECH_DIR) and, for
 # speech_eval.py, `pip install numpy scipy pesq pystoi`.
-# Environment: MODES ("gan l1"), SEEDS ("0 1 2"), STEPS (2000), DUEL (build/duel), PYTHON
-# (python3), WAIT_FOR.
+# Environment: MODES ("gan l1"), SEEDS ("0 1 2"), STEPS (2000), SUFFIX (added to the run's
+# name, e.g. -6k for STEPS=6000), FROM (the suffix of a shorter run of the same mode and seed
+# whose folder, if present, is copied first so that training continues from its checkpoint:
+# resuming is bit-identical to an uninterrupted run, tests/train/test_resume.cpp; "" for the
+# 2000-step runs), DUEL (build/duel), PYTHON (python3), WAIT_FOR.
+#
+#   STEPS=6000 SUFFIX=-6k FROM="" OMP_NUM_THREADS=1 nohup scripts/segan_runs.sh > runs/segan-6k.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/run_queue.sh
@@ -22,9 +27,14 @@ export DUEL="${DUEL:-build/duel}"
 wait_for_machine
 for mode in $MODES; do
   for seed in $SEEDS; do
-    name="segan-s$seed"
-    [[ "$mode" == gan ]] || name="segan-$mode-s$seed"
+    base="segan"
+    [[ "$mode" == gan ]] || base="segan-$mode"
+    name="$base${SUFFIX:-}-s$seed"
     out="runs/zoo4/$name"
+    if [[ -n "${FROM+set}" && ! -e "$out" && -f "runs/zoo4/$base${FROM}-s$seed/checkpoint.duel" \
+          && ! -f "docs/runs/$name/speech_eval.tsv" && ! -d "runs/claims/$name" ]]; then
+      cp -r "runs/zoo4/$base${FROM}-s$seed" "$out.tmp" && rm -f "$out.tmp/run.lock" && mv "$out.tmp" "$out"
+    fi
     run_recorded "$name" "docs/runs/$name/speech_eval.tsv" "$out" \
       "build/duel train segan --mode $mode --seed $seed --steps $STEPS --out $out" -- \
       train segan --mode "$mode" --seed "$seed" --steps "$STEPS" || continue
