@@ -78,6 +78,8 @@ enum class EwOp {
   AddOut,         // out = a + b into a preallocated out (duel: the raw CPU kernel; libtorch: add_out)
   Mul,            // y = a * b
   Relu,           // y = relu(x)
+  LeakyRelu,      // y = leaky_relu(x, 0.2) (the DCGAN discriminator's activation)
+  LeakyReluBwd,   // forward and backward of leaky_relu(x, 0.2), x requiring grad (duel and libtorch autograd)
   Sigmoid,        // y = sigmoid(x)
   Exp,            // y = exp(x)
   Tanh,           // y = tanh(x)

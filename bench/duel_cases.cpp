@@ -184,6 +184,12 @@ Prepared duel_elementwise(const EwSpec& s) {
       break;
     }
     case EwOp::Relu: p.run = [a] { Tensor y = duel::relu(a); }; break;
+    case EwOp::LeakyRelu: p.run = [a] { Tensor y = duel::leaky_relu(a, 0.2); }; break;
+    case EwOp::LeakyReluBwd: {
+      Tensor x = a.detach().requires_grad_(true), g = randn(shape);
+      p.run = [x, g] { duel::leaky_relu(x, 0.2).backward(g); };
+      break;
+    }
     case EwOp::Sigmoid: p.run = [a] { Tensor y = duel::sigmoid(a); }; break;
     case EwOp::Tanh: p.run = [a] { Tensor y = duel::tanh(a); }; break;
     case EwOp::Exp: p.run = [a] { Tensor y = duel::exp(a); }; break;

@@ -437,6 +437,7 @@ std::vector<Row> make_rows() {
       {EwOp::AddOut, "add (out=, no alloc)", 3, 4096, 4096},
       {EwOp::Mul, "mul", 3, 4096, 4096},
       {EwOp::Relu, "relu", 2, 4096, 4096},
+      {EwOp::LeakyRelu, "leaky_relu", 2, 4096, 4096},
       {EwOp::Sigmoid, "sigmoid", 2, 4096, 4096},
       {EwOp::Exp, "exp", 2, 4096, 4096},
       {EwOp::Tanh, "tanh", 2, 4096, 4096},
@@ -451,6 +452,9 @@ std::vector<Row> make_rows() {
       // DCGAN activation size (1.6 MB, cache resident): per-call overhead and threading
       {EwOp::Add, "add", 3, 64, 6272},
       {EwOp::Relu, "relu", 2, 64, 6272},
+      {EwOp::LeakyRelu, "leaky_relu", 2, 64, 6272},
+      // forward (read x, write y) and backward (read g and x, write dx, accumulate into x.grad)
+      {EwOp::LeakyReluBwd, "leaky_relu fwd+bwd", 7, 64, 6272},
       {EwOp::SumDim0, "sum dim0", 1, 64, 6272},
   };
   for (const auto& e : ews) {

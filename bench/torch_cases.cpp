@@ -167,6 +167,12 @@ Prepared torch_elementwise(const EwSpec& s) {
       break;
     }
     case EwOp::Relu: p.run = [a] { Tensor y = torch::relu(a); }; break;
+    case EwOp::LeakyRelu: p.run = [a] { Tensor y = torch::leaky_relu(a, 0.2); }; break;
+    case EwOp::LeakyReluBwd: {
+      Tensor x = a.detach().requires_grad_(true), g = torch::randn_like(a);
+      p.run = [x, g] { torch::leaky_relu(x, 0.2).backward(g); };
+      break;
+    }
     case EwOp::Sigmoid: p.run = [a] { Tensor y = torch::sigmoid(a); }; break;
     case EwOp::Tanh: p.run = [a] { Tensor y = torch::tanh(a); }; break;
     case EwOp::Exp: p.run = [a] { Tensor y = torch::exp(a); }; break;
