@@ -31,9 +31,10 @@ for mode in $MODES; do
     [[ "$mode" == gan ]] || base="segan-$mode"
     name="$base${SUFFIX:-}-s$seed"
     out="runs/zoo4/$name"
+    # one copy per run, whichever script gets there first (mkdir is the lock)
     if [[ -n "${FROM+set}" && ! -e "$out" && -f "runs/zoo4/$base${FROM}-s$seed/checkpoint.duel" \
-          && ! -f "docs/runs/$name/speech_eval.tsv" && ! -d "runs/claims/$name" ]]; then
-      cp -r "runs/zoo4/$base${FROM}-s$seed" "$out.tmp" && rm -f "$out.tmp/run.lock" && mv "$out.tmp" "$out"
+          && ! -f "docs/runs/$name/speech_eval.tsv" ]] && mkdir -p runs/claims && mkdir "runs/claims/$name.copy" 2> /dev/null; then
+      cp -r "runs/zoo4/$base${FROM}-s$seed" "$out.tmp" && mv "$out.tmp" "$out"
     fi
     run_recorded "$name" "docs/runs/$name/speech_eval.tsv" "$out" \
       "build/duel train segan --mode $mode --seed $seed --steps $STEPS --out $out" -- \
