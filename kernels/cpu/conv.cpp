@@ -182,7 +182,15 @@ void im2col_plane(const T* x_plane, T* col, int64_t row_stride, const Conv2dGeom
     for (int64_t r = 0; r < taps; ++r) {
       const int32_t* offset = plan.src_offset.data() + r * P;
       T* dst = col + r * row_stride;
-      for (int64_t p = 0; p < P; ++p) dst[p] = padded[offset[p]];
+      // dst (the column matrix) and padded (the plane) never overlap: simd lets the compiler use
+      // vector gathers (without it, a scalar loop of ~2.4 cycles per element); not for a few
+      // pixels (D4's 1x1 output), where the masked gather costs more than it saves
+      if (P >= 16) {
+#pragma omp simd
+        for (int64_t p = 0; p < P; ++p) dst[p] = padded[offset[p]];
+      } else {
+        for (int64_t p = 0; p < P; ++p) dst[p] = padded[offset[p]];
+      }
     }
     return;
   }
@@ -220,6 +228,8 @@ void col2im_plane(const T* col, int64_t row_stride, T* gx_plane, const Conv2dGeo
     for (int64_t r = 0; r < taps; ++r) {
       const int32_t* offset = plan.src_offset.data() + r * P;
       const T* src = col + r * row_stride;
+      // (scalar on purpose: with `omp simd` the AVX-512 scatter made the DQN input gradient 25%
+      // slower)
       for (int64_t p = 0; p < P; ++p) padded[offset[p]] += src[p];
     }
     if (plan.table_reads_plane) return;
