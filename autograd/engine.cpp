@@ -97,10 +97,24 @@ void execute(const TensorList& roots, const TensorList& root_grads, Run& run) {
   // 2. seed and run
   std::unordered_map<Node*, Tensor> buffers;
   std::priority_queue<Node*, std::vector<Node*>, ByNewest> ready;
+  // A node's incoming gradients are summed into one buffer. Without create_graph, a buffer that
+  // nothing else can see (owns_its_memory: a fresh result of an earlier backward, no longer in
+  // its TensorList) is added to in place: an RNN's weight gradients arrive once per time step,
+  // and a new sum per step cost an allocation (page faults above glibc's mmap threshold) each.
   auto add_to_buffer = [&](Node* n, const Tensor& g) {
     auto it = buffers.find(n);
-    if (it == buffers.end() || !it->second.defined()) buffers[n] = g;
-    else it->second = it->second + g;
+    if (it == buffers.end() || !it->second.defined()) {
+      buffers[n] = g;
+      return;
+    }
+    Tensor& acc = it->second;
+    if (!run.create_graph && acc.sizes() == g.sizes() && acc.dtype() == g.dtype() && acc.device() == g.device() &&
+        owns_its_memory(acc)) {
+      NoGradGuard ng;
+      acc.add_(g);
+    } else {
+      acc = acc + g;
+    }
   };
   std::unordered_set<Node*> queued;
   for (size_t i = 0; i < roots.size(); ++i) {

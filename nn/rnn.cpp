@@ -17,11 +17,11 @@ namespace {
 
 LSTMState lstm_step(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& wih, const Tensor& whh,
                     const Tensor& bih, const Tensor& bhh) {
-  Tensor gates = linear(x, wih, bih) + linear(h, whh, bhh);
-  auto g = chunk(gates, 4, 1);
-  Tensor c2 = sigmoid(g[1]) * c + sigmoid(g[0]) * tanh(g[2]);
-  Tensor h2 = sigmoid(g[3]) * tanh(c2);
-  return {h2, c2};
+  // the two products, then the bias adds, the gates' nonlinearities and the state update in one
+  // fused op (tensor/ops/rnn.cpp)
+  Tensor hc = lstm_cell(matmul(x, wih.t()), matmul(h, whh.t()), c, bih, bhh);
+  const int64_t H = c.size(1);
+  return {hc.narrow(1, 0, H), hc.narrow(1, H, H)};
 }
 
 Tensor gru_step(const Tensor& x, const Tensor& h, const Tensor& wih, const Tensor& whh, const Tensor& bih,

@@ -85,6 +85,30 @@ TEST_CASE("autograd: a .grad kept without a copy is never shared with another te
   CHECK(z.grad().is_same(kept));
 }
 
+TEST_CASE("autograd: summing a node's incoming gradients never writes into a tensor seen elsewhere", "[autograd]") {
+  // y is used three times, so its node gets three gradients to sum. The engine adds in place into
+  // a buffer only it holds; the caller's gradient, a gradient one backward hands to two inputs,
+  // and a tensor a backward function also keeps must come out unchanged.
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor y = x * 1.0;
+  Tensor root = vec({1.0, 10.0}), root_copy = root.clone();
+  Tensor kept;  // what the custom op's backward returns, and keeps
+  Tensor z = autograd::record("keeps_its_gradient", y.detach() * 1.0, {y}, [&kept](const Tensor& g, const NeedsGrad&) {
+    kept = g * 100.0;
+    return TensorList{kept};
+  });
+  Tensor out = y + y + z;  // add's backward hands `root` itself to both uses of y
+  out.backward(root);
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{102, 1020});
+  CHECK(root.to_vector<double>() == root_copy.to_vector<double>());
+  CHECK(kept.to_vector<double>() == std::vector<double>{100, 1000});
+  // the same sums with create_graph (always out of place), for comparison
+  Tensor x2 = vec({1.0, 2.0}).requires_grad_();
+  Tensor y2 = x2 * 1.0;
+  TensorList g2 = autograd::grad({y2 + y2 + y2 * 100.0}, {x2}, {root}, true);
+  CHECK(g2[0].to_vector<double>() == std::vector<double>{102, 1020});
+}
+
 TEST_CASE("autograd: retain_graph allows a second backward, without it the error names the op", "[autograd]") {
   Tensor x = vec({0.5, 1.5}).requires_grad_();
   Tensor y = exp(x);

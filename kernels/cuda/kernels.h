@@ -20,6 +20,7 @@
 //   pool.cu         max/avg_pool2d_forward/backward
 //   conv.cu         conv2d_forward, conv2d_backward_input, conv2d_backward_weight
 //                   (with cuda:conv2d=cudnn, all three hand over to cuDNN)
+//   rnn.cu          lstm_cell_forward, lstm_cell_backward (the fused LSTM cell)
 //   random.cu       philox_uniform / philox_normal / philox_bernoulli (tensor/random.cpp's streams)
 //   optim.cu        sgd_update, adam_update, rmsprop_update (fused optimizer steps, nn/optim.cpp)
 // The templates are instantiated for float and double in their .cu file.
@@ -82,6 +83,13 @@
   void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry& g);                        \
   template <class T>                                                                                          \
   void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry& g);                       \
+  /* rnn.cu: the fused LSTM cell (kernels/cpu/rnn.h) */                                                      \
+  template <class T>                                                                                          \
+  void lstm_cell_forward(const T* xg, const T* hg, const T* bx, const T* bh, const T* c, T* out, int64_t N,   \
+                         int64_t H);                                                                          \
+  template <class T>                                                                                          \
+  void lstm_cell_backward(const T* xg, const T* hg, const T* bx, const T* bh, const T* c, const T* out,       \
+                          const T* grad_out, T* grad_gates, T* grad_c, int64_t N, int64_t H);                 \
   /* random.cu: out[i] = lo + (hi - lo) * u_i, u_i the i-th uniform of the Philox stream (seed, offset) */   \
   /* exactly as tensor/random.cpp draws them (element i: word i % 4 of block offset + i / 4). */              \
   void philox_uniform(Tensor& out, uint64_t seed, uint64_t offset, double lo, double hi);                     \

@@ -1,6 +1,6 @@
 // Neural-network ops (functional form; nn/ wraps them in modules).
-// Forward/backward: tensor/ops/conv.cpp, pool.cpp, norm.cpp, softmax.cpp, nn_misc.cpp;
-// CPU kernels: kernels/cpu/conv.cpp, pool.cpp, batch_norm.cpp, softmax.cpp.
+// Forward/backward: tensor/ops/conv.cpp, pool.cpp, norm.cpp, softmax.cpp, rnn.cpp, nn_misc.cpp;
+// CPU kernels: kernels/cpu/conv.cpp, pool.cpp, batch_norm.cpp, softmax.cpp, rnn.cpp.
 #pragma once
 #include <array>
 
@@ -61,6 +61,16 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& b
 
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
+// The elementwise part of an LSTM step, fused, with the arguments of PyTorch's fused cell
+// (nn::LSTM and nn::LSTMCell call it): the pre-activations are input_gates [N, 4H] (x W_ih^T)
+// + hidden_gates [N, 4H] (h W_hh^T) + input_bias + hidden_bias [4H] (broadcast over the rows;
+// hidden_gates and the biases may be undefined), in PyTorch's gate order (input, forget, cell,
+// output); c [N, H] is the previous cell state. Returns [N, 2H] = [h' | c'] with
+// c' = sigmoid(a_f) * c + sigmoid(a_i) * tanh(a_g) and h' = sigmoid(a_o) * tanh(c').
+// Differentiable to any order (the first backward is one fused kernel; under create_graph it
+// is written in ops).
+Tensor lstm_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& c,
+                 const Tensor& input_bias = {}, const Tensor& hidden_bias = {});
 // Inverted dropout: in training, zeroes with probability p and scales by 1/(1-p).
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);  // gen: the mask's stream (default generator if null)
 // weight [num_embeddings, dim], indices int64 of any shape -> [..., dim]

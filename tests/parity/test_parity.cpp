@@ -299,6 +299,13 @@ void build_table() {
   both("upsample_bilinear2d", {F({2, 3, 5, 4})},
        [](const TensorList& a) { return TensorList{upsample_bilinear2d(a[0], 7, 9), upsample_nearest2d(a[0], 2)}; });
 
+  // ---- the fused LSTM cell (H = 33: a partial warp and block; gates as a transposed view) ----
+  both("lstm_cell", {F({5, 4 * 33}, -3, 3), F({5, 4 * 33}), F({5, 33}, -2, 2), F({4 * 33}), F({4 * 33})},
+       [](const TensorList& a) { return TensorList{lstm_cell(a[0], a[1], a[2], a[3], a[4])}; });
+  both("lstm_cell ^T, no hidden gates or biases", {NC({4 * 7, 3}, -3, 3), F({3, 7})}, [](const TensorList& a) {
+    return TensorList{lstm_cell(T2(a[0]), {}, a[1]) * 2.0};
+  });
+
   // ---- (d) softmax, batch norm ----
   both("softmax rows", {F({9, 1000}, -5, 5)}, [](const TensorList& a) {
     return TensorList{softmax(a[0], 1), log_softmax(a[0], -1)};
@@ -428,6 +435,9 @@ std::vector<Case>& penalty_table() {
                }});
   t.push_back({"gp/norm", {F({4, 33}), F({33})}, [](const TensorList& a) {
                  return TensorList{norm(a[0] - a[1], 2.0, {1}), norm(a[0])};
+               }});
+  t.push_back({"gp/lstm_cell", {F({3, 4 * 5}, -2, 2), F({3, 4 * 5}), F({3, 5}), F({4 * 5})}, [](const TensorList& a) {
+                 return TensorList{lstm_cell(a[0], a[1], a[2], a[3])};
                }});
   t.push_back({"gp/softmax pool", {F({2, 3, 6, 6})}, [](const TensorList& a) {
                  Pool2dOptions o;
