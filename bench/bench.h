@@ -120,6 +120,9 @@ enum class StepKind {
                       // G(z) without graph, D(x), D(G(z)), the gradient penalty (double backward), Adam
   WganCriticImageBN,  // the same with a batch-norm critic (batch-norm double backward)
   WganCriticToy,      // the paper's toy critic update: MLPs of 3 x 512, batch 256
+  Began,              // one BEGAN iteration, batch 64 (the autoencoder-discriminator family): D an ELU
+                      // autoencoder (conv 64, 128 -> code 64 -> deconv), L(v) = mean |v - D(v)|,
+                      // D step on L(x) - k L(G(z)) with k = 0.5 fixed, then G step on L(G(z)); Adam
   DqnUpdate,          // one Nature-DQN update, MinAtar network (conv16 k3 -> fc128 -> 6) on 4x10x10
                       // Breakout observations, batch 32: target-network max, Huber loss, centred RMSprop
 };

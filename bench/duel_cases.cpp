@@ -300,6 +300,31 @@ Prepared wgan_critic_step(StepKind kind) {
   return p;
 }
 
+// gan/began.cpp's step without the k_t control (k fixed, so no scalar read-back per step)
+Prepared began_step() {
+  const int64_t m = 64;
+  auto G = duel::gan::dcgan_generator(100);
+  auto D = std::make_shared<duel::gan::AutoencoderDiscriminator>(64, 64, duel::gan::AutoencoderDiscriminator::Activation::kELU,
+                                                                 /*batchnorm=*/false);
+  auto opt_G = std::make_shared<duel::optim::Adam>(G->parameters(), duel::optim::AdamOptions{.lr = 1e-4, .betas = {0.5, 0.999}});
+  auto opt_D = std::make_shared<duel::optim::Adam>(D->parameters(), duel::optim::AdamOptions{.lr = 1e-4, .betas = {0.5, 0.999}});
+  Tensor x = duel::rand({m, 1, 28, 28}) * 2.0 - 1.0, z = randn({m, 100, 1, 1});
+  Prepared p;
+  p.out_shape = {m, 1, 28, 28};
+  p.run = [=] {
+    Tensor fake = (*G)(z);
+    Tensor loss_D = duel::mean(D->energy(x, true)) - duel::mean(D->energy(fake.detach(), true)) * 0.5;
+    opt_D->zero_grad();
+    loss_D.backward();
+    opt_D->step();
+    Tensor loss_G = duel::mean(D->energy(fake, true));
+    opt_G->zero_grad();
+    loss_G.backward();
+    opt_G->step();
+  };
+  return p;
+}
+
 Prepared dqn_update() {
   using namespace duel::rl;
   DQNConfig c = DQNConfig::defaults("breakout", DQNVariant::kNature);
@@ -328,6 +353,7 @@ Prepared duel_step(const StepSpec& s) {
     case StepKind::WganCriticImageBN:
     case StepKind::WganCriticToy: return wgan_critic_step(s.kind);
     case StepKind::DqnUpdate: return dqn_update();
+    case StepKind::Began: return began_step();
   }
   throw std::logic_error("duel_step: unknown kind");
 }

@@ -488,6 +488,7 @@ std::vector<Row> make_rows() {
       {StepKind::WganCriticImageBN, "step wgan-gp critic", "batch 64, 1x28x28, BN critic, lambda 10"},
       {StepKind::WganCriticToy, "step wgan-gp critic", "batch 256, 2-D, MLP 3x512, lambda 0.1"},
       {StepKind::DqnUpdate, "step dqn update (Nature)", "batch 32, 4x10x10 -> 6"},
+      {StepKind::Began, "step began (AE D+G, Adam)", "batch 64, 1x28x28, code 64"},
   };
   for (const auto& st : steps) {
     const StepSpec s{st.kind};

@@ -248,6 +248,18 @@ tnn::Sequential dcgan_discriminator(bool sigmoid, bool batchnorm) {
   return d;
 }
 
+// gan/nets.cpp's AutoencoderDiscriminator (ELU, no batch norm, width 64, code 64)
+tnn::Sequential began_autoencoder() {
+  using C = tnn::Conv2dOptions;
+  using T = tnn::ConvTranspose2dOptions;
+  return tnn::Sequential(tnn::Conv2d(C(1, 64, 4).stride(2).padding(1)), tnn::ELU(),
+                         tnn::Conv2d(C(64, 128, 4).stride(2).padding(1)), tnn::ELU(), tnn::Flatten(),
+                         tnn::Linear(128 * 7 * 7, 64), tnn::Linear(64, 128 * 7 * 7), tnn::ELU(),
+                         tnn::Unflatten(tnn::UnflattenOptions(1, {128, 7, 7})),
+                         tnn::ConvTranspose2d(T(128, 64, 4).stride(2).padding(1)), tnn::ELU(),
+                         tnn::ConvTranspose2d(T(64, 1, 4).stride(2).padding(1)));
+}
+
 Tensor gradient_penalty(tnn::Sequential& D, const Tensor& real, const Tensor& fake, double lambda) {
   std::vector<int64_t> eps_shape(real.dim(), 1);
   eps_shape[0] = real.size(0);
@@ -310,6 +322,28 @@ Prepared torch_step(const StepSpec& s) {
         loss_D.backward();
         opt_D->step();
         Tensor loss_G = torch::binary_cross_entropy(D->forward(fake), ones);
+        opt_G->zero_grad();
+        loss_G.backward();
+        opt_G->step();
+      };
+      return p;
+    }
+    case StepKind::Began: {
+      const int64_t m = 64;
+      auto G = dcgan_generator();
+      auto D = began_autoencoder();
+      auto opt_G = std::make_shared<torch::optim::Adam>(G->parameters(), AdamO(1e-4).betas({0.5, 0.999}));
+      auto opt_D = std::make_shared<torch::optim::Adam>(D->parameters(), AdamO(1e-4).betas({0.5, 0.999}));
+      Tensor x = torch::rand({m, 1, 28, 28}) * 2.0 - 1.0, z = torch::randn({m, 100, 1, 1});
+      auto energy = [D](const Tensor& v) mutable { return (D->forward(v) - v).abs().flatten(1).mean(1); };
+      p.out_shape = {m, 1, 28, 28};
+      p.run = [=]() mutable {
+        Tensor fake = G->forward(z);
+        Tensor loss_D = energy(x).mean() - energy(fake.detach()).mean() * 0.5;
+        opt_D->zero_grad();
+        loss_D.backward();
+        opt_D->step();
+        Tensor loss_G = energy(fake).mean();
         opt_G->zero_grad();
         loss_G.backward();
         opt_G->step();

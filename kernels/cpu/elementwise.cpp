@@ -222,19 +222,51 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, double a
   DUEL_DISPATCH_ALL(a.dtype(), binary_op_name(op), [&] { binary_typed<scalar_t>(op, a, b, out, alpha); });
 }
 
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
-  DUEL_DISPATCH_ALL(out.dtype(), "where", [&] {
-    using T = scalar_t;
-    T* o = out.data<T>();
-    const uint8_t* c = cond.data<uint8_t>();
-    const T* x = a.data<T>();
-    const T* y = b.data<T>();
-    for_each_row<4>(out.sizes(), strides_in<4>(out.sizes(), {&out, &cond, &a, &b}),
-                    [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& st) {
+namespace {
+// (a function of its own: OpenMP pragmas cannot sit inside the dispatch macro's argument)
+template <class T>
+void where_typed(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+  T* o = out.data<T>();
+  const uint8_t* c = cond.data<uint8_t>();
+  const T* x = a.data<T>();
+  const T* y = b.data<T>();
+  // both sides are read unconditionally, so that the select vectorises as a blend (a branch
+  // per element was the hot spot of ELU, which is a `where`: 18 % of a BEGAN step)
+  auto select = [](uint8_t cv, T xv, T yv) { return cv ? xv : yv; };
+  const Shape& sz = out.sizes();
+  if (out.is_contiguous() && cond.is_contiguous() && a.is_contiguous() && b.is_contiguous() && cond.sizes() == sz &&
+      a.sizes() == sz && b.sizes() == sz) {
+    const int64_t n = out.numel();
+#pragma omp parallel for simd if (parallel: n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) o[i] = select(c[i], x[i], y[i]);
+    return;
+  }
+  for_each_row<4>(sz, strides_in<4>(sz, {&out, &cond, &a, &b}),
+                  [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& st) {
+                    if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
+                      T* po = o + off[0];
+                      const uint8_t* pc = c + off[1];
+                      const T *px = x + off[2], *py = y + off[3];
+#pragma omp simd
+                      for (int64_t i = 0; i < n; ++i) po[i] = select(pc[i], px[i], py[i]);
+                    } else if (st[0] == 1 && st[1] == 1 && (st[2] == 1 || st[2] == 0) && (st[3] == 1 || st[3] == 0)) {
+                      // one side a broadcast scalar (where's own backward: where(c, g, 0))
+                      T* po = o + off[0];
+                      const uint8_t* pc = c + off[1];
+                      const T *px = x + off[2], *py = y + off[3];
+                      const int64_t sx = st[2], sy = st[3];
+#pragma omp simd
+                      for (int64_t i = 0; i < n; ++i) po[i] = select(pc[i], px[i * sx], py[i * sy]);
+                    } else {
                       for (int64_t i = 0; i < n; ++i)
-                        o[off[0] + i * st[0]] = c[off[1] + i * st[1]] ? x[off[2] + i * st[2]] : y[off[3] + i * st[3]];
-                    });
-  });
+                        o[off[0] + i * st[0]] = select(c[off[1] + i * st[1]], x[off[2] + i * st[2]], y[off[3] + i * st[3]]);
+                    }
+                  });
+}
+}  // namespace
+
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+  DUEL_DISPATCH_ALL(out.dtype(), "where", [&] { where_typed<scalar_t>(cond, a, b, out); });
 }
 
 void copy(const Tensor& src, Tensor& dst) {
