@@ -89,6 +89,34 @@ TEST_CASE("threads: float32 exp, sigmoid and softmax rows (the SIMD paths)", "[t
       0.0);
 }
 
+// leaky_relu (a functor with a captured constant, taken by value into each thread) and where
+// (contiguous, and with a broadcast scalar side in its own backward), 2^19 elements
+TEST_CASE("threads: leaky_relu and where on 2^19 elements", "[threads]") {
+  same_with_1_and_4_threads([] {
+    Tensor a = input({1 << 19}, 3), b = input({1 << 19}, 4);
+    Tensor out = leaky_relu(a, 0.2) + where(b > 0.0, a, b) * 2.0 + elu(b);
+    return with_grads(out, {a, b});
+  });
+}
+
+// the fused LSTM cell above its parallel threshold (rows split over the threads when N * H * 8
+// >= 2^18), float64 and float32 (the vectorised sigmoid / tanh), forward and backward
+TEST_CASE("threads: lstm_cell forward and backward, rows split over the threads", "[threads]") {
+  for (DType dt : {kFloat64, kFloat32}) {
+    INFO(dtype_name(dt));
+    same_with_1_and_4_threads(
+        [dt] {
+          const int64_t N = 64, H = 600;
+          Generator g(5);
+          TensorList in;
+          for (const Shape& s : {Shape{N, 4 * H}, Shape{N, 4 * H}, Shape{N, H}, Shape{4 * H}, Shape{4 * H}})
+            in.push_back(randn(s, TensorOptions(dt), &g).requires_grad_());
+          return with_grads(lstm_cell(in[0], in[1], in[2], in[3], in[4]), in);
+        },
+        dt == kFloat64 ? 1e-12 : 1e-6);
+  }
+}
+
 TEST_CASE("threads: reductions over every dim and over all", "[threads]") {
   same_with_1_and_4_threads([] {
     Tensor a = input({512, 1024}, 3);
