@@ -152,13 +152,7 @@ void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
       case UnaryOp::Sin: return map1<T, T>(out, in, [](T v) { return std::sin(v); });
       case UnaryOp::Cos: return map1<T, T>(out, in, [](T v) { return std::cos(v); });
       case UnaryOp::Tanh: return map1<T, T>(out, in, [](T v) { return std::tanh(v); });
-      case UnaryOp::Sigmoid:
-        return map1<T, T>(out, in, [](T v) {
-          // stable for large |v|
-          if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-          T e = std::exp(v);
-          return e / (T(1) + e);
-        });
+      case UnaryOp::Sigmoid: return map1<T, T>(out, in, [](T v) { return sigmoid_scalar(v); });  // stable for large |v|
       case UnaryOp::LeakyRelu: return map1<T, T>(out, in, [a](T v) { return v > 0 ? v : T(a * v); });
       case UnaryOp::Softplus:
         return map1<T, T>(out, in, [a, b](T v) {

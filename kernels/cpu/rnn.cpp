@@ -6,8 +6,6 @@
 // large enough to pay for a parallel region.
 #include "kernels/cpu/rnn.h"
 
-#include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/loops.h"
@@ -15,29 +13,6 @@
 
 namespace duel::cpu {
 namespace {
-
-template <class T>
-T sigmoid_scalar(T v) {
-  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-  const T e = std::exp(v);
-  return e / (T(1) + e);
-}
-
-template <class T>
-void sigmoid_n(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (have_avx2_fma()) return sigmoid_avx2(x, y, n);
-  }
-  for (int64_t k = 0; k < n; ++k) y[k] = sigmoid_scalar(x[k]);
-}
-
-template <class T>
-void tanh_n(const T* x, T* y, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (have_avx2_fma()) return tanh_avx2(x, y, n);
-  }
-  for (int64_t k = 0; k < n; ++k) y[k] = std::tanh(x[k]);
-}
 
 // act [4H] = (i, f, g, o) of row n; a [4H] is scratch for the row's pre-activations
 template <class T>

@@ -8,11 +8,6 @@ namespace {
 
 // the generic path's formulas, for the groups exp8 does not take
 float exp_scalar(float v) { return std::exp(v); }
-float sigmoid_scalar(float v) {
-  if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
-  const float e = std::exp(v);
-  return e / (1.0f + e);
-}
 
 // true when every lane has |x| <= 80 (no NaN)
 __attribute__((target("avx2,fma"))) inline bool in_range(__m256 x) {

@@ -4,9 +4,19 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace duel::cpu {
+
+// The numerically stable logistic function, the generic (scalar) path of every sigmoid.
+template <class T>
+inline T sigmoid_scalar(T v) {
+  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+  const T e = std::exp(v);
+  return e / (T(1) + e);
+}
 
 inline bool have_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -48,5 +58,22 @@ void sigmoid_avx2(const float* x, float* y, int64_t n);
 // it 1 - 2 / (exp(2|x|) + 1) with exp8, and the sign of x. Groups with |x| > 40 (tanh is +-1
 // there in float) or a NaN, and the last n % 8, take std::tanh.
 void tanh_avx2(const float* x, float* y, int64_t n);
+
+// y = sigmoid(x) and y = tanh(x) for n values: float with AVX2 + FMA through the loops above,
+// otherwise (double, or a CPU without them) the scalar formulas.
+template <class T>
+void sigmoid_n(const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (have_avx2_fma()) return sigmoid_avx2(x, y, n);
+  }
+  for (int64_t k = 0; k < n; ++k) y[k] = sigmoid_scalar(x[k]);
+}
+template <class T>
+void tanh_n(const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (have_avx2_fma()) return tanh_avx2(x, y, n);
+  }
+  for (int64_t k = 0; k < n; ++k) y[k] = std::tanh(x[k]);
+}
 
 }  // namespace duel::cpu

@@ -36,6 +36,9 @@ const T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+// the optional arguments stay undefined
+Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
+
 }  // namespace
 
 Tensor lstm_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& c, const Tensor& input_bias,
@@ -53,9 +56,8 @@ Tensor lstm_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Te
   check_part(input_bias, input_gates, {4 * H}, "the input bias");
   check_part(hidden_bias, input_gates, {4 * H}, "the hidden bias");
 
-  auto contig = [](const Tensor& t) { return t.defined() ? t.contiguous() : t; };
-  Tensor xg = contig(input_gates), hg = contig(hidden_gates), bx = contig(input_bias), bh = contig(hidden_bias),
-         cc = c.contiguous();
+  Tensor xg = input_gates.contiguous(), hg = contiguous_or_undefined(hidden_gates),
+         bx = contiguous_or_undefined(input_bias), bh = contiguous_or_undefined(hidden_bias), cc = c.contiguous();
   Tensor out = empty({N, 2 * H}, TensorOptions(c.dtype(), c.device()));
   DUEL_DISPATCH_FLOATING(c.dtype(), "lstm_cell", [&] {
     DUEL_KERNEL(c.device(), lstm_cell_forward<scalar_t>, xg.data<scalar_t>(), data_or_null<scalar_t>(hg),
@@ -71,8 +73,8 @@ Tensor lstm_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Te
         auto get = [](const SavedTensor& s) { return s.defined() ? s.get() : Tensor(); };
         Tensor ga, gc;
         if (!GradMode::is_enabled()) {  // first-order backward: one fused kernel
-          auto contig = [](const Tensor& t) { return t.defined() ? t.contiguous() : t; };
-          Tensor xg = contig(get(sx)), hg = contig(get(sh)), bx = contig(get(sbx)), bh = contig(get(sbh));
+          Tensor xg = sx.get().contiguous(), hg = contiguous_or_undefined(get(sh)),
+                 bx = contiguous_or_undefined(get(sbx)), bh = contiguous_or_undefined(get(sbh));
           Tensor cp = sc.get().contiguous(), o = so.get(), gout = g.contiguous();
           ga = empty({N, 4 * H}, TensorOptions(cp.dtype(), cp.device()));
           gc = empty({N, H}, TensorOptions(cp.dtype(), cp.device()));
