@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/loops.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -79,10 +80,10 @@ int usable_threads() {
 #endif
 }
 
-// Threads for one GEMM of a block: all of them in mode "gemm" from about a million
-// multiply-adds (as matmul), else 1 (inside a parallel region gemm() runs serially anyway).
+// Threads for one GEMM of a block: all of them in mode "gemm" from kParallelMacs multiply-adds
+// (as matmul), else 1 (inside a parallel region gemm() runs serially anyway).
 int gemm_threads(bool parallel, int64_t M, int64_t N, int64_t K) {
-  return parallel && M * N * K >= (1 << 20) ? usable_threads() : 1;
+  return parallel && M * N * K >= kParallelMacs ? usable_threads() : 1;
 }
 
 // Per-thread scratch buffers, grown on demand and reused across calls.
@@ -283,6 +284,13 @@ ConvLayout make_layout(const Conv2dGeometry& g) {
   return L;
 }
 
+// Threads for a whole convolution pass: 1 below kParallelMacs multiply-adds (the three passes
+// have the same count), else all of them.
+int conv_threads(const Conv2dGeometry& g, const ConvLayout& L) {
+  const int64_t macs = g.N * g.O * L.rows_per_group * L.out_pixels;
+  return macs >= kParallelMacs ? usable_threads() : 1;
+}
+
 // im2col of samples [n0, n0+nb) into col [K, nb*P].
 template <class T>
 void im2col_block(const T* x, T* col, int64_t n0, int64_t nb, const Conv2dGeometry& g,
@@ -478,7 +486,7 @@ void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
     std::fill(y, y + g.N * g.O * L.out_pixels, T(0));
     return;
   }
-  const int threads = usable_threads();
+  const int threads = conv_threads(g, L);
   if (threads > 1 && g.N >= 2) {
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
     {
@@ -508,7 +516,7 @@ void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry&
     std::fill(gx, gx + g.N * g.C * L.in_pixels, T(0));
     return;
   }
-  const int threads = usable_threads();
+  const int threads = conv_threads(g, L);
   if (threads > 1 && g.N >= 2) {
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
     {
@@ -536,7 +544,7 @@ void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry
   const int64_t weight_size = g.O * L.rows_per_group;
   std::fill(gw, gw + weight_size, T(0));
   if (g.N <= 0 || weight_size == 0 || L.out_pixels <= 0) return;
-  const int threads = usable_threads();
+  const int threads = conv_threads(g, L);
   if (threads > 1 && g.N >= 2) {
     // Each thread accumulates its samples into a private copy of gw (thread 0
     // straight into gw); then all copies are summed in parallel.

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/loops.h"
 
 namespace duel::cpu {
 namespace {
@@ -25,12 +26,12 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out) {
     std::fill(pc, pc + B * M * N, T(0));
     return;
   }
-  // Threads only pay off from about a million multiply-adds. Many small products: one per thread.
+  // Threads only pay off from kParallelMacs multiply-adds. Many small products: one per thread.
   // One large product: gemm() splits the larger of M and N into one block per thread.
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t work = B * M * N * K;
-  const bool parallel_batch = threads > 1 && B >= threads && work >= (1 << 20);
-  const bool parallel_one = threads > 1 && !parallel_batch && std::max(M, N) >= 16 * threads && M * N * K >= (1 << 20);
+  const bool parallel_batch = threads > 1 && B >= threads && work >= kParallelMacs;
+  const bool parallel_one = threads > 1 && !parallel_batch && std::max(M, N) >= 16 * threads && M * N * K >= kParallelMacs;
 #pragma omp parallel for if (parallel_batch)
   for (int64_t i = 0; i < B; ++i) {
     gemm<T>(M, N, K, pa + i * a.stride(0), a.stride(1), a.stride(2), pb + i * b.stride(0), b.stride(1), b.stride(2),

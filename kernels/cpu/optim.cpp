@@ -4,11 +4,12 @@
 
 #include <type_traits>
 
+#include "kernels/cpu/loops.h"
+
 namespace duel::cpu {
-namespace {
-// Parameters at least this large are updated by several OpenMP threads (elements are independent).
-constexpr int64_t kParallelGrain = 1 << 15;
-}  // namespace
+// Parameters of kParallelGrain elements or more (kernels/cpu/loops.h, the elementwise loops' grain)
+// are updated by several OpenMP threads (elements are independent). The grain was 2^15 here, which
+// made the 135k-weight DQN update pay a thread wake-up per step.
 
 // Each rule's option flags are turned into compile-time constants before the loop (the
 // `with_flag` dispatch below), so the loop body has no branches and the compiler vectorises it

@@ -1,7 +1,8 @@
 // The multi-threaded CPU paths. ctest runs the rest of the suite with one OpenMP thread (two
 // tests at a time on two cores), so these tests set the thread count themselves: every CPU
 // kernel with an OpenMP region runs once with 1 thread and once with 4, on sizes above every
-// parallel threshold (kernels/cpu/loops.h, matmul.cpp, reduction.cpp, optim.cpp, random.cpp),
+// parallel threshold (kernels/cpu/loops.h: kParallelGrain, kParallelMacs; reduction.cpp, optim.cpp,
+// random.cpp; the matmul and conv cases check their multiply-add counts against kParallelMacs),
 // forward and backward, and the two must agree (float64; reductions may add in another order,
 // hence a 1e-12 relative tolerance; random streams must be identical). ctest runs them one at
 // a time (RUN_SERIAL, see CMakeLists.txt), so 4 threads never compete with another test.
@@ -11,6 +12,7 @@
 #include <functional>
 
 #include "duel.h"
+#include "kernels/cpu/loops.h"
 #include "nn/nn.h"
 
 using namespace duel;
@@ -129,8 +131,10 @@ TEST_CASE("threads: reductions over every dim and over all", "[threads]") {
 
 TEST_CASE("threads: matmul, batch-parallel and row-parallel", "[threads]") {
   same_with_1_and_4_threads([] {
-    Tensor a = input({8, 64, 96}, 5), b = input({8, 96, 80}, 6);   // 8 products, one per thread
-    Tensor c = input({256, 192}, 7), d = input({192, 224}, 8);     // one product, rows split
+    Tensor a = input({8, 128, 96}, 5), b = input({8, 96, 128}, 6);  // 8 products, one per thread
+    Tensor c = input({256, 192}, 7), d = input({192, 224}, 8);      // one product, rows split
+    REQUIRE(8 * 128 * 96 * 128 >= cpu::kParallelMacs);
+    REQUIRE(256 * 192 * 224 >= cpu::kParallelMacs);
     Tensor out = cat({matmul(a, b).flatten(), matmul(c, d).flatten()});
     return with_grads(out, {a, b, c, d});
   });
@@ -138,11 +142,14 @@ TEST_CASE("threads: matmul, batch-parallel and row-parallel", "[threads]") {
 
 TEST_CASE("threads: conv2d and conv_transpose2d, forward, input and weight gradients", "[threads]") {
   same_with_1_and_4_threads([] {
-    Tensor x = input({16, 8, 24, 24}, 9), w = input({12, 8, 3, 3}, 10), bias = input({12}, 11);
+    Tensor x = input({16, 8, 48, 48}, 9), w = input({16, 8, 3, 3}, 10), bias = input({16}, 11);
     Conv2dOptions o;
     o.set_stride(2).set_padding(1);
-    Tensor y = conv2d(x, w, bias, o);
-    Tensor wt = input({12, 6, 4, 4}, 12);
+    Tensor y = conv2d(x, w, bias, o);  // [16, 16, 24, 24]
+    Tensor wt = input({16, 6, 4, 4}, 12);
+    // multiply-adds per pass (N * O * C*kH*kW * output pixels) above the threshold
+    REQUIRE(16 * 16 * (8 * 9) * (24 * 24) >= cpu::kParallelMacs);
+    REQUIRE(16 * 16 * (6 * 16) * (24 * 24) >= cpu::kParallelMacs);
     Conv2dOptions ot;
     ot.set_stride(2).set_padding(1);
     Tensor z = conv_transpose2d(y, wt, {}, ot);
@@ -199,11 +206,11 @@ TEST_CASE("threads: random draws are the same stream with any thread count", "[t
       0.0);
 }
 
-TEST_CASE("threads: fused optimizer steps on 2^17 parameters", "[threads]") {
+TEST_CASE("threads: fused optimizer steps on 2^19 parameters", "[threads]") {
   same_with_1_and_4_threads([] {
     TensorList out;
     for (int kind = 0; kind < 3; ++kind) {
-      Tensor p = input({1 << 17}, 21).detach().requires_grad_();
+      Tensor p = input({1 << 19}, 21).detach().requires_grad_();
       std::unique_ptr<optim::Optimizer> opt;
       if (kind == 0) opt = std::make_unique<optim::SGD>(std::vector<Tensor>{p}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
       if (kind == 1) opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p}, optim::AdamOptions{.lr = 0.01});
