@@ -24,7 +24,7 @@ constexpr int64_t kParallelGrain = 1 << 18;
 // Multiply-adds below which a GEMM or a convolution stays single-threaded: about 100 us of one
 // core's FMA peak. Waking a sleeping OpenMP thread costs tens of microseconds on bare metal and
 // can cost milliseconds in a VM whose spinning vCPUs the hypervisor deschedules (docs/performance.md,
-// "OpenMP on a VM"), so the small products of a DQN update (1-4 M multiply-adds) run on one thread.
+// "OpenMP in a VM"), so the small products of a DQN update (1-4 M multiply-adds) run on one thread.
 constexpr int64_t kParallelMacs = 1 << 23;
 
 template <size_t N>
