@@ -188,20 +188,31 @@ def compare_table():
 
 
 def class_table():
-    """The per-class evaluation of the class-conditional runs (AC-GAN's `duel eval`)."""
-    rows = []
+    """The per-class evaluation of the class-conditional runs (AC-GAN's `duel eval`): one row per
+    model and class, the mean and spread over the model's recorded seeds."""
+    per_model = {}  # model -> class -> list of (gen acc, real acc, FCD); model -> runs
+    runs = {}
     for n in recorded(False):
         ev = read(os.path.join(RUNS, n, "eval.txt"))
         if "judge acc (gen)" not in ev:
             continue
-        if not rows:
-            rows = ["| run | class | judge accuracy, generated | judge accuracy, real | FCD to the class's test images |",
-                    "|---|---|---|---|---|"]
+        model = record(n)["config"].get("model", n)
+        runs.setdefault(model, []).append(n)
+        classes = per_model.setdefault(model, {})
         for m in re.finditer(r"^(\S.*?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(\s+\(FCD: mean over classes\))?\s*$",
                              ev.split("judge acc (gen)", 1)[1], re.M):
             name = m.group(1) + (" (FCD: mean)" if m.group(5) else "")
-            rows.append(f"| [{n}](runs/{n}/eval.txt) | {name} | {m.group(2)} | {m.group(3)} | {float(m.group(4)):.1f} |")
-    return "\n".join(rows) + "\n" if rows else ""
+            classes.setdefault(name, []).append((float(m.group(2)), float(m.group(3)), float(m.group(4))))
+    if not per_model:
+        return ""
+    rows = ["| model | class | judge accuracy, generated | judge accuracy, real | FCD to the class's test images | runs |",
+            "|---|---|---|---|---|---|"]
+    for model, classes in sorted(per_model.items()):
+        links = ", ".join(f"[{n}](runs/{n}/eval.txt)" for n in runs[model])
+        for name, v in classes.items():  # the runs named once, on the last ("all") row
+            rows.append(f"| `{model}` | {name} | {fmt([x[0] for x in v], 3)} | {v[0][1]:.3f} | "
+                        f"{fmt([x[2] for x in v], 1)} | {links if name.startswith('all') else ''} |")
+    return "\n".join(rows) + "\n"
 
 
 # The semi-supervised protocol (gan/semi_supervised.h): published MNIST errors with 100 labels, as
@@ -397,21 +408,24 @@ def speech_table():
             found = True
             l1_arm = name != "speech-baselines" and record(name)["config"].get("mode") == "l1"
             paper = SEGAN_PAPER.get(method, SEGAN_PAPER["SEGAN (paper)"] if name != "speech-baselines" and not l1_arm else None)
+            ola = method.endswith("+ola")  # scripts/speech_eval.py: the overlap-add version
+            shown = method[:-len("+ola")] + ", overlap-add" if ola else method
             label = {"noisy": "noisy input", "wiener": "Wiener filter (decision-directed)"}.get(
-                method, f"`segan --mode l1` ({method})" if l1_arm else f"`segan` ({method})")
+                method, f"`segan --mode l1` ({shown})" if l1_arm else f"`segan` ({shown})")
             ref = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else ""
             rows.append(f"| {label} | {float(ssnr):.2f} | {float(pesq):.2f} | {float(stoi):.3f} | {ref} | "
                         f"[{name}](runs/{name}/command.txt) |")
             if name != "speech-baselines":
                 c = record(name)["config"]
-                arms.setdefault((c.get("mode", "gan"), c.get("steps", "?")), []).append(
+                arms.setdefault((c.get("mode", "gan"), c.get("steps", "?"), ola), []).append(
                     (name, float(ssnr), float(pesq), float(stoi)))
     # every arm with several seeds: mean and spread
-    for (mode, steps), runs in sorted(arms.items()):
+    for (mode, steps, ola), runs in sorted(arms.items()):
         if len(runs) < 2:
             continue
         ref = f"{SEGAN_PAPER['SEGAN (paper)'][0]:.2f} / {SEGAN_PAPER['SEGAN (paper)'][1]:.2f}" if mode == "gan" else ""
-        rows.append(f"| **`segan --mode {mode}`, {steps} steps, mean over seeds** | {fmt([r[1] for r in runs], 2)} | "
+        how = ", overlap-add" if ola else ""
+        rows.append(f"| **`segan --mode {mode}`, {steps} steps{how}, mean over seeds** | {fmt([r[1] for r in runs], 2)} | "
                     f"{fmt([r[2] for r in runs], 2)} | {fmt([r[3] for r in runs], 3)} | {ref} | "
                     + ", ".join(r[0] for r in runs) + " |")
     return "\n".join(rows) + "\n" if found else ""
