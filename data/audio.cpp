@@ -189,4 +189,37 @@ std::vector<float> remove_dc(std::vector<float> x) {
   return x;
 }
 
+std::vector<float> apply_in_windows(const std::vector<float>& x, int64_t W, int64_t hop, int64_t batch,
+                                    const std::function<void(const float*, int64_t, float*)>& f) {
+  DUEL_CHECK(W > 0 && batch > 0, "apply_in_windows: window ", W, " and batch ", batch, " must be positive");
+  DUEL_CHECK(hop == W || (hop * 2 == W), "apply_in_windows: hop ", hop, " must be the window (", W,
+             ") or half of it");
+  const bool overlap = hop != W;
+  const int64_t n = (int64_t)x.size(), front = overlap ? hop : 0;
+  if (n == 0) return {};
+  const int64_t windows = (front + n + hop - 1) / hop;
+  std::vector<float> padded((size_t)((windows - 1) * hop + W), 0.f);
+  std::copy(x.begin(), x.end(), padded.begin() + front);
+  std::vector<double> weight((size_t)W, 1.0);
+  if (overlap)
+    for (int64_t t = 0; t < W; ++t) weight[t] = 0.5 - 0.5 * std::cos(2.0 * M_PI * (double)t / (double)W);
+  std::vector<double> sum(padded.size(), 0.0), wsum(padded.size(), 0.0);
+  std::vector<float> in, out;
+  for (int64_t k = 0; k < windows; k += batch) {
+    const int64_t b = std::min(batch, windows - k);
+    in.resize((size_t)(b * W));
+    out.assign((size_t)(b * W), 0.f);
+    for (int64_t i = 0; i < b; ++i) std::copy_n(padded.begin() + (k + i) * hop, W, in.begin() + i * W);
+    f(in.data(), b, out.data());
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t t = 0; t < W; ++t) {
+        sum[(k + i) * hop + t] += weight[t] * out[i * W + t];
+        wsum[(k + i) * hop + t] += weight[t];
+      }
+  }
+  std::vector<float> y((size_t)n);
+  for (int64_t t = 0; t < n; ++t) y[t] = wsum[front + t] > 1e-6 ? (float)(sum[front + t] / wsum[front + t]) : 0.f;
+  return y;
+}
+
 }  // namespace duel

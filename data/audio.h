@@ -7,6 +7,7 @@
 // 16 kHz. $DUEL_SPEECH_DIR names the folder when --data is the default (data/speech).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,15 @@ std::vector<float> de_emphasis(const std::vector<float>& y, double a);
 // 0 Hz, so a constant bias of b in a pre-emphasised estimate becomes an offset of 20 b in the
 // waveform; speech has no DC, and removing it uses nothing but the estimate itself.
 std::vector<float> remove_dc(std::vector<float> x);
+
+// Runs a window-to-window function over a whole signal and joins its outputs, as long as x.
+// `f(windows, count, out)` maps `count` windows of W samples (back to back) to as many outputs.
+//   hop == W:     windows side by side, the tail zero-padded (SEGAN's test procedure).
+//   hop == W / 2: windows every W/2 samples, x padded by W/2 zeros in front, each output weighted
+//                 by a periodic Hann window (two such windows overlapping by half sum to 1) and
+//                 the weights divided out, so each sample comes mostly from a window's middle.
+// f sees at most `batch` windows per call. Other hops are an error.
+std::vector<float> apply_in_windows(const std::vector<float>& x, int64_t W, int64_t hop, int64_t batch,
+                                    const std::function<void(const float*, int64_t, float*)>& f);
 
 }  // namespace duel

@@ -18,8 +18,9 @@
 //
 // --mode l1 trains G on the L1 term alone (no D): the same network as plain regression, to
 // measure what the adversarial term adds. At evaluation each test utterance is cut into
-// windows (no overlap; the last one zero-padded), enhanced window by window with a fresh z,
-// joined, de-emphasised and its DC removed (de-emphasis turns a small bias of G's output into
+// windows (no overlap, the paper's; the last one zero-padded), enhanced window by window with a
+// fresh z, joined, de-emphasised and its DC removed; `duel eval` also scores and writes a second
+// version with windows every W/2 joined by Hann-weighted overlap-add (run/enhanced-ola/) (de-emphasis turns a small bias of G's output into
 // a large offset: data/audio.h, remove_dc; the paper does not say it removes DC); `duel eval` reports segmental SNR of the noisy input and of the
 // enhanced speech and writes the enhanced WAVs (run/enhanced/) for scripts/speech_eval.py
 // (PESQ, STOI, and the Wiener-filter baseline) and spectrograms of an example.
@@ -243,27 +244,34 @@ class Segan : public train::Model {
                 gan_mode ? "gan" : "l1", meta["step"].c_str(),
                 meta.count("cpu_seconds") ? meta["cpu_seconds"].c_str() : "?");
     std::filesystem::create_directories(run.path("enhanced"));
-    double noisy_ssnr = 0, raw_ssnr = 0, enhanced_ssnr = 0;
+    std::filesystem::create_directories(run.path("enhanced-ola"));
+    double noisy_ssnr = 0, raw_ssnr = 0, enhanced_ssnr = 0, ola_ssnr = 0;
     std::vector<float> first;
     for (int64_t i = 0; i < n; ++i) {
       const auto& u = set.test[i];
       std::vector<float> raw = enhance(u.noisy);
       std::vector<float> e = remove_dc(raw);
+      std::vector<float> ola = remove_dc(enhance(u.noisy, /*overlap_add=*/true));
       noisy_ssnr += segmental_snr(u.clean, u.noisy);
       raw_ssnr += segmental_snr(u.clean, raw);
       enhanced_ssnr += segmental_snr(u.clean, e);
+      ola_ssnr += segmental_snr(u.clean, ola);
       write_wav(run.path("enhanced/" + u.id + ".wav"), e, kSpeechRate);
+      write_wav(run.path("enhanced-ola/" + u.id + ".wav"), ola, kSpeechRate);
       if (i == 0) first = std::move(e);
     }
     std::printf("test set %s: %lld utterances (unseen sentences, voices, noises and SNRs)\n", set.dir.c_str(),
                 (long long)n);
     std::printf("%-34s %7.3f dB\n", "segmental SNR, noisy input", noisy_ssnr / (double)n);
-    std::printf("%-34s %7.3f dB\n", "segmental SNR, enhanced", enhanced_ssnr / (double)n);
+    std::printf("%-34s %7.3f dB   (windows side by side, the paper's)\n", "segmental SNR, enhanced",
+                enhanced_ssnr / (double)n);
+    std::printf("%-34s %7.3f dB   (windows every W/2, Hann-weighted overlap-add)\n",
+                "segmental SNR, enhanced, overlap-add", ola_ssnr / (double)n);
     std::printf("%-34s %7.3f dB   (G's de-emphasised output before its DC is removed)\n",
                 "segmental SNR, enhanced with DC", raw_ssnr / (double)n);
     write_spectrograms(run.path("spectrograms.png"), set.test[0], first);
-    std::printf("enhanced speech: %s/*.wav; spectrograms (noisy, enhanced, clean): %s\n",
-                run.path("enhanced").c_str(), run.path("spectrograms.png").c_str());
+    std::printf("enhanced speech: %s/*.wav (overlap-add: %s/*.wav); spectrograms (noisy, enhanced, clean): %s\n",
+                run.path("enhanced").c_str(), run.path("enhanced-ola").c_str(), run.path("spectrograms.png").c_str());
   }
 
  private:
@@ -272,25 +280,23 @@ class Segan : public train::Model {
     return *set_;
   }
 
-  // A whole utterance through G, window by window (no overlap; the tail zero-padded), with the
-  // pre-emphasis undone: the enhanced waveform, as long as the input.
-  std::vector<float> enhance(const std::vector<float>& noisy) {
+  // A whole utterance through G, window by window (data/audio.h, apply_in_windows), with the
+  // pre-emphasis undone: the enhanced waveform, as long as the input. overlap_add false: the
+  // paper's test procedure, windows side by side; the joins show as a seam every W samples,
+  // where G saw the least context. true: windows every W/2, joined by Hann-weighted overlap-add.
+  std::vector<float> enhance(const std::vector<float>& noisy, bool overlap_add = false) {
     NoGradGuard ng;
     G->eval();
-    std::vector<float> pre = pre_emphasis(noisy, kPreEmphasis);
-    const int64_t n = (int64_t)pre.size(), windows = (n + W - 1) / W;
-    pre.resize(windows * W, 0.f);
     Generator g(seed + 4242);
-    std::vector<float> out;
-    for (int64_t k = 0; k < windows; k += 16) {
-      const int64_t b = std::min<int64_t>(16, windows - k);
-      Tensor xn = from_vector(std::vector<float>(pre.begin() + k * W, pre.begin() + (k + b) * W), {b, 1, W});
-      Tensor e = G->enhance(xn.to(device), randn(G->z_shape(b, W), TensorOptions(kFloat32), &g).to(device));
-      auto v = e.to(kCPU).to_vector<float>();
-      out.insert(out.end(), v.begin(), v.end());
-    }
+    std::vector<float> out = apply_in_windows(
+        pre_emphasis(noisy, kPreEmphasis), W, overlap_add ? W / 2 : W, 16,
+        [&](const float* windows, int64_t b, float* enhanced) {
+          Tensor xn = from_vector(std::vector<float>(windows, windows + b * W), {b, 1, W});
+          Tensor e = G->enhance(xn.to(device), randn(G->z_shape(b, W), TensorOptions(kFloat32), &g).to(device));
+          auto v = e.to(kCPU).to_vector<float>();
+          std::copy(v.begin(), v.end(), enhanced);
+        });
     G->train();
-    out.resize(n);
     return de_emphasis(out, kPreEmphasis);
   }
 

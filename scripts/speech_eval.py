@@ -7,7 +7,10 @@ speech:
   wiener    a classic STFT Wiener filter: noise power per frequency from the quietest 10 % of
             frames, a priori SNR by the decision-directed rule (Ephraim and Malah, alpha 0.98),
             gain xi / (1 + xi) with a floor of -20 dB
-  RUN       each run folder's enhanced/<id>.wav (written by `duel eval RUN`)
+  RUN       each run folder's enhanced/<id>.wav (written by `duel eval RUN`: windows side by
+            side, the paper's test procedure)
+  RUN+ola   its enhanced-ola/<id>.wav where `duel eval` wrote them (windows every half window,
+            joined by Hann-weighted overlap-add)
 with segmental SNR (frames of 30 ms, 75 % overlap, clipped to [-10, 35] dB, as duel and
 Loizou's composite measure compute it), wide-band PESQ (PyPI `pesq`, ITU-T P.862.2) and STOI
 (PyPI `pystoi`). Prints a table of means; --out also writes it as TSV.
@@ -108,15 +111,21 @@ def main():
     rows = manifest(a.data)
     if not rows:
         sys.exit(f"speech_eval.py: {a.data}/manifest.tsv lists no test utterance")
-    methods = ["noisy", "wiener"] + [os.path.basename(os.path.normpath(r)) for r in a.runs]
+    arms = []  # (method, folder of its WAVs)
+    for r in a.runs:
+        name = os.path.basename(os.path.normpath(r))
+        arms.append((name, os.path.join(r, "enhanced")))
+        if os.path.isdir(os.path.join(r, "enhanced-ola")):
+            arms.append((name + "+ola", os.path.join(r, "enhanced-ola")))
+    methods = ["noisy", "wiener"] + [m for m, _ in arms]
     scores = {m: [] for m in methods}
     for uid, noise, snr in rows:
         clean = read_wav(os.path.join(a.data, "test", f"{uid}_clean.wav"))
         noisy = read_wav(os.path.join(a.data, "test", f"{uid}_noisy.wav"))
         scores["noisy"].append(score(clean, noisy))
         scores["wiener"].append(score(clean, wiener(noisy)))
-        for r, m in zip(a.runs, methods[2:]):
-            scores[m].append(score(clean, read_wav(os.path.join(r, "enhanced", f"{uid}.wav"))))
+        for m, folder in arms:
+            scores[m].append(score(clean, read_wav(os.path.join(folder, f"{uid}.wav"))))
     lines = ["method\tutterances\tSSNR_dB\tPESQ_wb\tSTOI"]
     for m in methods:
         s = np.array(scores[m])

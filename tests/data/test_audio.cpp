@@ -90,3 +90,40 @@ TEST_CASE("audio: a speech pair set is read and checked", "[data][audio]") {
   CHECK_THAT(error_of([&] { load_speech_set((tmp.dir / "nowhere").string()); }),
              Catch::Contains("scripts/speech_data.py") && Catch::Contains("espeak-ng"));
 }
+
+TEST_CASE("audio: apply_in_windows joins windows side by side or by Hann-weighted overlap-add", "[data][audio]") {
+  const int64_t W = 8;
+  auto identity = [&](const float* in, int64_t b, float* out) { std::copy(in, in + b * W, out); };
+  for (int64_t n : {1, 5, 8, 13, 16, 37}) {
+    std::vector<float> x((size_t)n);
+    for (int64_t t = 0; t < n; ++t) x[t] = (float)std::sin(0.7 * (double)t) + 0.1f * (float)t;
+    for (int64_t hop : {W, W / 2}) {
+      std::vector<float> y = apply_in_windows(x, W, hop, 3, identity);
+      REQUIRE(y.size() == x.size());
+      for (int64_t t = 0; t < n; ++t) CHECK(y[t] == Approx(x[t]).margin(1e-6));
+    }
+  }
+  // Each window's output is its own index k. Side by side, sample t comes from window t / W.
+  // With hop W/2 (x padded by W/2 in front) window k covers padded samples [4k, 4k + 8): its Hann
+  // weight peaks (1) at x index 4k, where window k + 1's weight is 0, so y[4k] = k exactly;
+  // halfway between two peaks the two weights are equal: y[4k + 2] = k + 1/2.
+  int64_t calls = 0, first = 0;
+  auto index = [&](const float*, int64_t b, float* out) {
+    ++calls;
+    CHECK(b <= 2);
+    for (int64_t i = 0; i < b; ++i) std::fill(out + i * W, out + (i + 1) * W, (float)(first + i));
+    first += b;
+  };
+  std::vector<float> x(20, 0.f);
+  std::vector<float> side = apply_in_windows(x, W, W, 2, index);
+  CHECK(calls == 2);  // 3 windows in batches of at most 2
+  for (int64_t t = 0; t < 20; ++t) CHECK(side[t] == (float)(t / W));
+  calls = 0, first = 0;
+  std::vector<float> ola = apply_in_windows(x, W, W / 2, 2, index);
+  CHECK(calls == 3);  // (4 + 20) / 4 = 6 windows
+  for (int64_t k = 0; k < 5; ++k) {
+    CHECK(ola[4 * k] == Approx((double)k).margin(1e-6));
+    CHECK(ola[4 * k + 2] == Approx((double)k + 0.5).margin(1e-6));
+  }
+  CHECK_THROWS_WITH(apply_in_windows(x, W, 3, 2, identity), Catch::Contains("apply_in_windows: hop 3"));
+}

@@ -1,6 +1,7 @@
 // SEGAN (gan/segan.cpp) on a tiny speech pair set: G learns to remove the noise (the L1 term
 // falls and the enhanced test speech has a higher segmental SNR than the noisy input), both
-// losses of the GAN are logged, and `duel eval` writes every enhanced utterance whole.
+// losses of the GAN are logged, and `duel eval` writes every enhanced utterance whole (windows side
+// by side, and joined by overlap-add).
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -53,14 +54,18 @@ TEST_CASE("segan: G learns to denoise a tiny pair set, and eval writes the enhan
     auto model = train::load_trained_model(done);
     model->evaluate(done, {});
     SpeechSet set = load_speech_set((tmp.dir / "speech").string());
-    double noisy = 0, enhanced = 0;
+    double noisy = 0, enhanced = 0, ola = 0;
     for (const auto& u : set.test) {
       Wav e = read_wav((out / "enhanced" / (u.id + ".wav")).string());
+      Wav o2 = read_wav((out / "enhanced-ola" / (u.id + ".wav")).string());  // the overlap-add version
       REQUIRE(e.samples.size() == u.clean.size());
+      REQUIRE(o2.samples.size() == u.clean.size());
       noisy += segmental_snr(u.clean, u.noisy);
       enhanced += segmental_snr(u.clean, e.samples);
+      ola += segmental_snr(u.clean, o2.samples);
     }
     CHECK(enhanced / set.test.size() > noisy / set.test.size() + 1.0);  // 1 dB better than its input, on average
+    CHECK(ola / set.test.size() > noisy / set.test.size() + 1.0);
   }
 }
 
