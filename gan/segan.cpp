@@ -266,7 +266,7 @@ class Segan : public train::Model {
     std::printf("%-34s %7.3f dB   (windows side by side, the paper's)\n", "segmental SNR, enhanced",
                 enhanced_ssnr / (double)n);
     std::printf("%-34s %7.3f dB   (windows every W/2, Hann-weighted overlap-add)\n",
-                "segmental SNR, enhanced, overlap-add", ola_ssnr / (double)n);
+                "segmental SNR, overlap-add", ola_ssnr / (double)n);
     std::printf("%-34s %7.3f dB   (G's de-emphasised output before its DC is removed)\n",
                 "segmental SNR, enhanced with DC", raw_ssnr / (double)n);
     write_spectrograms(run.path("spectrograms.png"), set.test[0], first);
