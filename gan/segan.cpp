@@ -19,11 +19,12 @@
 // --mode l1 trains G on the L1 term alone (no D): the same network as plain regression, to
 // measure what the adversarial term adds. At evaluation each test utterance is cut into
 // windows (no overlap, the paper's; the last one zero-padded), enhanced window by window with a
-// fresh z, joined, de-emphasised and its DC removed; `duel eval` also scores and writes a second
-// version with windows every W/2 joined by Hann-weighted overlap-add (run/enhanced-ola/) (de-emphasis turns a small bias of G's output into
-// a large offset: data/audio.h, remove_dc; the paper does not say it removes DC); `duel eval` reports segmental SNR of the noisy input and of the
-// enhanced speech and writes the enhanced WAVs (run/enhanced/) for scripts/speech_eval.py
-// (PESQ, STOI, and the Wiener-filter baseline) and spectrograms of an example.
+// fresh z, joined, de-emphasised and its DC removed (de-emphasis turns a small bias of G's
+// output into a large offset: data/audio.h, remove_dc; the paper does not say it removes DC).
+// `duel eval` reports segmental SNR of the noisy input and of the enhanced speech, writes the
+// enhanced WAVs (run/enhanced/) for scripts/speech_eval.py (PESQ, STOI, and the Wiener-filter
+// baseline) and spectrograms of an example, and does the same for a second version whose
+// windows start every W/2 and are joined by Hann-weighted overlap-add (run/enhanced-ola/).
 //
 // Scaled to a CPU budget (the paper's values in brackets): windows of 8192 samples at 16 kHz
 // [16384], 8 encoder layers with 8-128 channels [11 with 16-1024], batch 16 [400], no virtual
