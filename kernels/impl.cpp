@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "kernels/cpu/conv.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cuda/conv_algorithm.h"
 #include "kernels/cudnn/cudnn_ops.h"
@@ -46,6 +47,11 @@ const std::vector<Row>& rows() {
                    DUEL_CHECK(cpu::gemm_impl_supported(g), "cpu:gemm=", c, ": this CPU cannot run it");
                    cpu::set_gemm_impl(g);
                  }});
+    t.push_back({"cpu:conv2d",
+                 {"implicit", "im2col"},
+                 "float32 conv2d, its gradients, conv_transpose2d and conv1d on the CPU",
+                 [] { return std::string(conv_algorithm_name(cpu::conv_algorithm())); },
+                 [](const std::string& c) { cpu::set_conv_algorithm(parse_algorithm(c)); }});
     t.push_back({"sim:conv2d",
                  {"implicit", "im2col"},
                  "conv2d, its gradients, conv_transpose2d and conv1d on the SIMT emulator",

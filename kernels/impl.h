@@ -7,12 +7,14 @@
 //
 //   op               implementations                        default   where the choice is made
 //   cpu:gemm         auto, avx512, avx2, generic, eigen     auto      kernels/cpu/gemm.cpp
+//   cpu:conv2d       implicit, im2col                       implicit  kernels/cpu/conv.cpp
 //   sim:conv2d       implicit, im2col                       implicit  kernels/cuda/conv.cu (emulator build)
 //   cuda:conv2d      implicit, im2col, cudnn                implicit  kernels/cuda/conv.cu (nvcc build)
 //   cuda:matmul      auto, hand, cublas                     auto      kernels/cuda/matmul.cu
 //   cuda:batch_norm  native, cudnn                          native    kernels/cuda/batch_norm.cu
 //
-// cpu:gemm is also what matmul and the CPU convolutions (im2col + GEMM) multiply with;
+// cpu:gemm is also what matmul and the CPU convolutions multiply with (cpu:conv2d=implicit
+// needs duel's own kernels: with cpu:gemm=eigen the convolutions run im2col + Eigen);
 // cuda:conv2d covers conv2d, its two gradients and so conv_transpose2d and conv1d. "auto"
 // means the fastest this machine supports (cpu:gemm: AVX-512, else AVX2+FMA, else the
 // portable kernel; cuda:matmul: cuBLAS when the operands' strides allow it).

@@ -1,9 +1,11 @@
 // conv2d, conv_transpose2d, conv1d, conv_transpose1d against PyTorch
 // (tests/fixtures/nn_conv.txt, written by tests/fixtures/make_nn_fixtures.py),
 // gradcheck / gradgradcheck, and the error messages.
+#include <array>
 #include <catch2/catch.hpp>
 
 #include "duel.h"
+#include "kernels/cpu/conv.h"  // cpu::detail::implicit_conv_passes
 #include "tests/fixture.h"
 
 using namespace duel;
@@ -163,4 +165,85 @@ TEST_CASE("conv: error messages", "[nn][conv]") {
                         Catch::Contains("output_padding"));
     REQUIRE_THROWS_WITH(conv2d(x, zeros({4, 3, 3, 3}, kFloat32)), Catch::Contains("float32"));
   }
+}
+
+// The CPU's float32 convolutions run as an implicit GEMM by default (cpu:conv2d=implicit,
+// kernels/cpu/conv.cpp): the GEMM gathers patches from the image and scatters the input
+// gradient itself. Every pass is checked against the same convolution in float64 (im2col +
+// Eigen, the path the fixtures and gradchecks above cover) and against the float32 im2col path,
+// over geometries that reach each branch: padding (a bordered copy) and none (the image read in
+// place), stride and dilation (gathered panels) and stride 1 on wide rows (copied panels), 1x1,
+// groups, a 1x1 output, K and O past one GEMM K block (accumulating into the stored output;
+// scatter-adding twice), and conv_transpose2d (whose forward pass is the input gradient).
+TEST_CASE("conv: the implicit-GEMM path against im2col and against float64", "[nn][conv]") {
+  struct Case {
+    Shape x, w;
+    std::array<int64_t, 2> stride, padding, dilation;
+    int64_t groups;
+    bool transposed;
+  };
+  const std::vector<Case> cases = {
+      {{5, 3, 13, 11}, {7, 3, 4, 4}, {2, 2}, {1, 1}, {1, 1}, 1, false},     // DCGAN's discriminator
+      {{3, 4, 9, 10}, {6, 2, 3, 5}, {1, 1}, {2, 1}, {2, 2}, 2, false},      // groups, dilation, odd kernel
+      {{2, 5, 8, 8}, {3, 5, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1, false},       // 1x1
+      {{4, 3, 6, 7}, {5, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, false},       // no border
+      {{2, 2, 40, 40}, {3, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},     // wide rows
+      {{9, 16, 4, 4}, {1, 16, 4, 4}, {1, 1}, {0, 0}, {1, 1}, 1, false},     // 1x1 output (D4)
+      {{3, 5, 9, 8}, {4, 5, 3, 2}, {2, 1}, {1, 0}, {1, 1}, 1, false},       // stride 2x1, padding 1x0
+      {{3, 64, 6, 6}, {20, 64, 4, 4}, {1, 1}, {1, 1}, {1, 1}, 1, false},    // K = 1024: three K blocks
+      {{2, 8, 5, 5}, {400, 8, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},     // O = 400: two for gx
+      {{4, 6, 5, 5}, {6, 3, 4, 4}, {2, 2}, {1, 1}, {1, 1}, 1, true},        // transposed (G)
+  };
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const Case& c = cases[ci];
+    INFO("case " << ci << ": x " << shape_str(c.x) << " w " << shape_str(c.w));
+    Generator gen(100 + ci);
+    Tensor x64 = randn(c.x, TensorOptions(kFloat64), &gen), w64 = randn(c.w, TensorOptions(kFloat64), &gen);
+    Conv2dOptions o;
+    o.stride = c.stride, o.padding = c.padding, o.dilation = c.dilation, o.groups = c.groups;
+    // y, dL/dx, dL/dw for L = sum(y * r), r fixed
+    auto passes = [&](DType dt) {
+      Tensor x = cast(x64, dt).detach().requires_grad_(), w = cast(w64, dt).detach().requires_grad_();
+      Tensor y = c.transposed ? conv_transpose2d(x, w, {}, o) : conv2d(x, w, {}, o);
+      Generator rg(7);
+      Tensor r = randn(y.sizes(), TensorOptions(dt), &rg);
+      TensorList g = autograd::grad({sum(y * r)}, {x, w});
+      return TensorList{cast(y.detach(), kFloat64), cast(g[0], kFloat64), cast(g[1], kFloat64)};
+    };
+    const TensorList want = passes(kFloat64);
+    const int64_t before = cpu::detail::implicit_conv_passes();
+    TensorList implicit_ = passes(kFloat32);
+    CHECK(cpu::detail::implicit_conv_passes() - before == 3);  // all three passes took the implicit path
+    TensorList im2col;
+    {
+      ImplGuard guard("cpu:conv2d", "im2col");
+      im2col = passes(kFloat32);
+    }
+    for (int i = 0; i < 3; ++i) {
+      INFO("pass " << i << " (y, dx, dw)");
+      const double scale = max(abs(want[i])).item();
+      CHECK(allclose(implicit_[i], want[i], 1e-5, 1e-5 * scale));
+      CHECK(allclose(im2col[i], want[i], 1e-5, 1e-5 * scale));
+      CHECK(allclose(implicit_[i], im2col[i], 1e-5, 1e-5 * scale));
+    }
+  }
+}
+
+TEST_CASE("conv: cpu:conv2d chooses the path, and eigen and float64 always take im2col", "[nn][conv][impl]") {
+  Generator gen(3);
+  Tensor x = randn({2, 3, 8, 8}, {}, &gen), w = randn({4, 3, 3, 3}, {}, &gen);
+  CHECK(impl("cpu:conv2d") == "implicit");
+  int64_t before = cpu::detail::implicit_conv_passes();
+  {
+    ImplGuard guard("cpu:conv2d", "im2col");
+    conv2d(x, w);
+  }
+  {
+    ImplGuard guard("cpu:gemm", "eigen");
+    conv2d(x, w);
+  }
+  conv2d(cast(x, kFloat64), cast(w, kFloat64));
+  CHECK(cpu::detail::implicit_conv_passes() == before);
+  conv2d(x, w);
+  CHECK(cpu::detail::implicit_conv_passes() == before + 1);
 }

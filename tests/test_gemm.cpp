@@ -16,6 +16,8 @@
 // sum/K, far above K u sum for every K used here (K <= 1100: K u <= 6.6e-5, 1/K >= 9e-4).
 #include <omp.h>
 
+#include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -297,5 +299,99 @@ TEST_CASE("gemm: DUEL_GEMM names and the process-wide switch", "[gemm]") {
     REQUIRE(r != GemmImpl::Auto);
     REQUIRE(r != GemmImpl::Eigen);
     REQUIRE(cpu::gemm_impl_supported(r));
+  }
+}
+
+// gemm_gather (the implicit-GEMM convolution's product): operands and output given by offset
+// tables. Each case scatters a dense matrix through shuffled offset tables (so no row or
+// column is where a strided layout would put it), runs gemm_gather, and compares with the
+// float64 product under the error bound above; ScatterAdd's output tables make several
+// elements share an address, and the reference adds them the same way.
+namespace {
+
+struct Gathered {
+  std::vector<float> storage;
+  std::vector<int32_t> row, col;
+  float at(int64_t r, int64_t c) const { return storage[row[r] + col[c]]; }
+};
+
+// rows x cols values at storage[row[r] + col[c]]: row offsets a shuffle of multiples of
+// `cols_span`, column offsets a shuffle of 0 .. cols-1 (+ 3 unused slots between rows).
+Gathered make_gathered(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Gathered g;
+  const int64_t span = cols + 3;
+  g.storage.resize(static_cast<size_t>(rows * span));
+  for (auto& v : g.storage) v = u(rng);
+  for (int64_t r = 0; r < rows; ++r) g.row.push_back(static_cast<int32_t>(r * span));
+  for (int64_t c = 0; c < cols; ++c) g.col.push_back(static_cast<int32_t>(c));
+  std::shuffle(g.row.begin(), g.row.end(), rng);
+  std::shuffle(g.col.begin(), g.col.end(), rng);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("gemm: gemm_gather, gathered operands and stored, accumulated or scatter-added outputs", "[gemm][conv]") {
+  std::mt19937 rng(7);
+  const double u = std::ldexp(1.0, -24);
+  for (GemmImpl impl : {GemmImpl::Generic, GemmImpl::Avx2, GemmImpl::Avx512, GemmImpl::Eigen}) {
+    if (!cpu::gemm_impl_supported(impl)) continue;
+    // M, N, K: edges of both micro-tiles, a K over two KC blocks, N over NC
+    for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {13, 33, 7}, {25, 70, 400}, {7, 3100, 20}}) {
+      INFO(cpu::gemm_impl_name(impl) << " M=" << M << " N=" << N << " K=" << K);
+      Strided A = make_matrix(M, K, Layout::RowMajor, rng);
+      Gathered B = make_gathered(K, N, rng);
+      // (1) dense A, gathered B, output stored / accumulated / scatter-added through tables
+      for (cpu::GatherStore mode : {cpu::GatherStore::Store, cpu::GatherStore::Accumulate, cpu::GatherStore::ScatterAdd}) {
+        INFO("mode " << static_cast<int>(mode));
+        const int64_t span = N + 5;
+        std::vector<int32_t> out_row(M), out_col(N);
+        for (int64_t i = 0; i < M; ++i) out_row[i] = static_cast<int32_t>((M - 1 - i) * span);
+        for (int64_t j = 0; j < N; ++j)  // ScatterAdd: columns j and j + 1 share an address for even j
+          out_col[j] = static_cast<int32_t>(mode == cpu::GatherStore::ScatterAdd ? j / 2 : N - 1 - j);
+        std::vector<float> out(static_cast<size_t>(M * span));
+        for (auto& v : out) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+        const std::vector<float> out0 = out;
+        cpu::gemm_gather(M, N, K, cpu::DenseMatrix{A.data(), A.rs, A.cs},
+                         cpu::GatherMatrix{B.storage.data(), B.row.data(), B.col.data()},
+                         cpu::GatherOutput{out.data(), out_row.data(), out_col.data(), mode}, impl);
+        std::vector<double> want(out0.begin(), out0.end()), bound(out0.size(), 1e-30);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            const size_t at = static_cast<size_t>(out_row[i] + out_col[j]);
+            double s = 0, abs_sum = 0;
+            for (int64_t k = 0; k < K; ++k) {
+              const double p = static_cast<double>(A.at(i, k)) * B.at(k, j);
+              s += p, abs_sum += std::abs(p);
+            }
+            const bool store = mode == cpu::GatherStore::Store;
+            if (store) want[at] = s, bound[at] = 0;
+            else want[at] += s;
+            bound[at] += 1.01 * (K + 2) * u * (abs_sum + (store ? 0.0 : std::abs(out0[at])));
+          }
+        int64_t bad = 0;
+        for (size_t t = 0; t < out.size(); ++t)
+          if (!(std::abs(out[t] - want[t]) <= bound[t])) ++bad;  // untouched slots: exactly as they were
+        CHECK(bad == 0);
+      }
+      // (2) gathered A, gathered B, dense C accumulated (the weight gradient's shape)
+      Gathered A2 = make_gathered(M, K, rng);
+      std::vector<float> c(static_cast<size_t>(M * N), 0.5f);
+      cpu::gemm_gather(M, N, K, cpu::GatherMatrix{A2.storage.data(), A2.row.data(), A2.col.data()},
+                       cpu::GatherMatrix{B.storage.data(), B.row.data(), B.col.data()},
+                       cpu::DenseOutput{c.data(), N, true}, impl);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          double s = 0.5, abs_sum = 0.5;
+          for (int64_t k = 0; k < K; ++k) {
+            const double p = static_cast<double>(A2.at(i, k)) * B.at(k, j);
+            s += p, abs_sum += std::abs(p);
+          }
+          if (!(std::abs(c[i * N + j] - s) <= 1.01 * (K + 1) * u * abs_sum + 1e-30)) ++bad;
+        }
+      CHECK(bad == 0);
+    }
   }
 }

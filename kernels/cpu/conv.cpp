@@ -51,6 +51,18 @@
 // Called from inside someone else's parallel region, everything runs serially
 // on the calling thread (no nested teams).
 //
+// Implicit GEMM (float32, the default; cpu:conv2d in kernels/impl.h): the column matrix is
+// never written. Its element (row (c, ki, kj), column (n, oh, ow)) is xp[tap[c,ki,kj] +
+// pix[n,oh,ow]] in a zero-bordered copy xp of the block's input (or the input itself when no
+// border is needed), and y's element (o, (n, p)) is y[o*P + n*O*P + p]: both are "gathered"
+// matrices (kernels/cpu/gemm.h, GatherMatrix), so
+//   forward          y  = W * col            B gathered from xp, C stored through offsets
+//   backward_weight  GW += GY * col^T        A gathered from gy, B gathered from xp
+//   backward_input   gxp += W^T * GY         B gathered from gy, C scatter-added into gxp
+// and the GEMM's own packing does im2col (straight into its micro-panels) and col2im (from
+// each finished micro-tile). What is saved is the column matrix's write and re-read (K x cols
+// floats each way), the channel-major copies, and the col2im pass.
+//
 // im2col itself: for wide outputs, one memcpy / strided copy per (tap, output
 // row); for narrow outputs (outW < 16, the DCGAN case) the plane is copied
 // into a zero-bordered scratch plane and gathered through a precomputed offset
@@ -58,11 +70,15 @@
 #include "conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/impl.h"  // detail::impl_from_env
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -476,17 +492,156 @@ void backward_weight_block(const T* x, const T* gy, T* grad_weight, int64_t n0, 
   }
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------
+// implicit GEMM (float32)
+
+std::atomic<int>& algorithm_setting() {
+  static std::atomic<int> a{[] {
+    const std::string e = duel::detail::impl_from_env("cpu:conv2d");  // throws on a malformed DUEL_IMPL
+    return static_cast<int>(e == "im2col" ? ConvAlgorithm::Im2col : ConvAlgorithm::Implicit);
+  }()};
+  return a;
+}
+
+std::atomic<int64_t> g_implicit_passes{0};
+
+// The offset tables of one call (kernels/cpu/gemm.h, GatherMatrix), for blocks of up to
+// `max_nb` samples.
+struct ImplicitPlan {
+  int64_t Hp = 0, Wp = 0;       // the zero-bordered plane
+  bool border = false;          // false: xp is x itself (no padding, no tap outside the image)
+  std::vector<int32_t> tap;     // [Kg]      (c, ki, kj) -> c*Hp*Wp + ki*dH*Wp + kj*dW
+  std::vector<int32_t> pix;     // [nb*P]    (n, oh, ow) -> n*C*Hp*Wp + oh*sH*Wp + ow*sW
+  std::vector<int32_t> chan;    // [Og]      o -> o*P                  (y, gy)
+  std::vector<int32_t> outpix;  // [nb*P]    (n, p) -> n*O*P + p       (y, gy)
+};
+
+// Whether the implicit path can run this call: float32 (double goes through Eigen), the
+// chosen algorithm, duel's own GEMM kernel (eigen is kept as the reference, and it cannot
+// gather), no GEMM split over threads (one sample with threads), offsets within int32.
+template <class T>
+bool use_implicit(const Conv2dGeometry& g, const ConvLayout& L, int threads, int64_t max_nb) {
+  if (!std::is_same_v<T, float> || conv_algorithm() != ConvAlgorithm::Implicit) return false;
+  if (gemm_resolved_impl() == GemmImpl::Eigen) return false;
+  if (threads > 1 && g.N < 2) return false;
+  const int64_t limit = int64_t(1) << 31;
+  return max_nb * g.C * L.im2col.padded_H * L.im2col.padded_W < limit && max_nb * g.O * L.out_pixels < limit;
+}
+
+ImplicitPlan make_implicit_plan(const Conv2dGeometry& g, const ConvLayout& L, int64_t max_nb) {
+  g_implicit_passes.fetch_add(1, std::memory_order_relaxed);
+  ImplicitPlan ip;
+  ip.Hp = L.im2col.padded_H;
+  ip.Wp = L.im2col.padded_W;
+  ip.border = !(g.padH == 0 && g.padW == 0 && ip.Hp == g.H && ip.Wp == g.W);
+  if (!ip.border) ip.Hp = g.H, ip.Wp = g.W;
+  const int64_t plane = ip.Hp * ip.Wp, P = L.out_pixels;
+  ip.tap.resize(static_cast<size_t>(L.rows_per_group));
+  for (int64_t c = 0; c < L.in_per_group; ++c)
+    for (int64_t ki = 0; ki < g.kH; ++ki)
+      for (int64_t kj = 0; kj < g.kW; ++kj)
+        ip.tap[(c * g.kH + ki) * g.kW + kj] = static_cast<int32_t>(c * plane + ki * g.dilH * ip.Wp + kj * g.dilW);
+  ip.pix.resize(static_cast<size_t>(max_nb * P));
+  ip.outpix.resize(static_cast<size_t>(max_nb * P));
+  for (int64_t n = 0; n < max_nb; ++n)
+    for (int64_t oh = 0; oh < g.outH; ++oh)
+      for (int64_t ow = 0; ow < g.outW; ++ow) {
+        const int64_t j = n * P + oh * g.outW + ow;
+        ip.pix[j] = static_cast<int32_t>(n * g.C * plane + oh * g.strideH * ip.Wp + ow * g.strideW);
+        ip.outpix[j] = static_cast<int32_t>(n * g.O * P + oh * g.outW + ow);
+      }
+  ip.chan.resize(static_cast<size_t>(L.out_per_group));
+  for (int64_t o = 0; o < L.out_per_group; ++o) ip.chan[o] = static_cast<int32_t>(o * P);
+  return ip;
+}
+
+// Samples [n0, n0+nb) of x copied into zero-bordered planes [nb, C, Hp, Wp] (the input at row
+// padH, column padW of each), or x itself when no border is needed.
+const float* bordered_input(const float* x, int64_t n0, int64_t nb, const Conv2dGeometry& g, const ImplicitPlan& ip) {
+  const int64_t HW = g.H * g.W;
+  if (!ip.border) return x + n0 * g.C * HW;
+  const int64_t plane = ip.Hp * ip.Wp;
+  float* xp = thread_scratch<float>(kColumns, nb * g.C * plane);
+  for (int64_t s = 0; s < nb * g.C; ++s) {
+    float* dst = xp + s * plane;
+    const float* src = x + n0 * g.C * HW + s * HW;
+    std::fill(dst, dst + g.padH * ip.Wp, 0.0f);
+    for (int64_t h = 0; h < g.H; ++h) {
+      float* row = dst + (h + g.padH) * ip.Wp;
+      std::fill(row, row + g.padW, 0.0f);
+      std::memcpy(row + g.padW, src + h * g.W, sizeof(float) * g.W);
+      std::fill(row + g.padW + g.W, row + ip.Wp, 0.0f);
+    }
+    std::fill(dst + (g.H + g.padH) * ip.Wp, dst + plane, 0.0f);
+  }
+  return xp;
+}
 
 template <class T>
-void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
-  const ConvLayout L = make_layout(g);
-  if (g.N <= 0 || g.O <= 0 || L.out_pixels <= 0) return;
-  if (L.rows == 0) {
-    std::fill(y, y + g.N * g.O * L.out_pixels, T(0));
-    return;
+void forward_block_implicit(const T* x, const T* w, T* y, int64_t n0, int64_t nb, const Conv2dGeometry& g,
+                            const ConvLayout& L, const ImplicitPlan& ip) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float* xp = bordered_input(x, n0, nb, g, ip);
+    const int64_t Og = L.out_per_group, Kg = L.rows_per_group, plane = ip.Hp * ip.Wp, P = L.out_pixels;
+    for (int64_t gi = 0; gi < g.groups; ++gi)
+      gemm_gather(Og, nb * P, Kg, DenseMatrix{w + gi * Og * Kg, Kg, 1},
+                  GatherMatrix{xp + gi * L.in_per_group * plane, ip.tap.data(), ip.pix.data()},
+                  GatherOutput{y + (n0 * g.O + gi * Og) * P, ip.chan.data(), ip.outpix.data(), GatherStore::Store});
   }
-  const int threads = conv_threads(g, L);
+}
+
+template <class T>
+void backward_weight_block_implicit(const T* x, const T* gy, T* grad_weight, int64_t n0, int64_t nb,
+                                    const Conv2dGeometry& g, const ConvLayout& L, const ImplicitPlan& ip) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float* xp = bordered_input(x, n0, nb, g, ip);
+    const int64_t Og = L.out_per_group, Kg = L.rows_per_group, plane = ip.Hp * ip.Wp, P = L.out_pixels;
+    for (int64_t gi = 0; gi < g.groups; ++gi)
+      gemm_gather(Og, Kg, nb * P, GatherMatrix{gy + (n0 * g.O + gi * Og) * P, ip.chan.data(), ip.outpix.data()},
+                  GatherMatrix{xp + gi * L.in_per_group * plane, ip.pix.data(), ip.tap.data()},
+                  DenseOutput{grad_weight + gi * Og * Kg, Kg, true});
+  }
+}
+
+template <class T>
+void backward_input_block_implicit(const T* gy, const T* w, T* gx, int64_t n0, int64_t nb, const Conv2dGeometry& g,
+                                   const ConvLayout& L, const ImplicitPlan& ip) {
+  if constexpr (std::is_same_v<T, float>) {
+    const int64_t Og = L.out_per_group, Kg = L.rows_per_group, plane = ip.Hp * ip.Wp, P = L.out_pixels;
+    const int64_t HW = g.H * g.W;
+    float* gxp = ip.border ? thread_scratch<float>(kColumns, nb * g.C * plane) : gx + n0 * g.C * HW;
+    std::fill(gxp, gxp + nb * g.C * plane, 0.0f);
+    for (int64_t gi = 0; gi < g.groups; ++gi)
+      gemm_gather(Kg, nb * P, Og, DenseMatrix{w + gi * Og * Kg, 1, Kg},
+                  GatherMatrix{gy + (n0 * g.O + gi * Og) * P, ip.chan.data(), ip.outpix.data()},
+                  GatherOutput{gxp + gi * L.in_per_group * plane, ip.tap.data(), ip.pix.data(), GatherStore::ScatterAdd});
+    if (!ip.border) return;
+    for (int64_t s = 0; s < nb * g.C; ++s)
+      for (int64_t h = 0; h < g.H; ++h)
+        std::memcpy(gx + n0 * g.C * HW + s * HW + h * g.W, gxp + s * plane + (h + g.padH) * ip.Wp + g.padW,
+                    sizeof(float) * g.W);
+  }
+}
+
+// Implicit-GEMM blocks: bigger than im2col's (there is no column buffer to keep in cache), up to
+// kImplicitColumns columns and an 8 MB bordered copy. 1024 was the best of 256-4096 on the
+// DCGAN and DQN layers (docs/performance.md, "Implicit-GEMM convolution on the CPU").
+constexpr int64_t kImplicitColumns = 1024;
+constexpr int64_t kImplicitBudgetBytes = int64_t(8) << 20;
+
+int64_t choose_block_implicit(const Conv2dGeometry& g, const ConvLayout& L, int64_t max_samples) {
+  int64_t nb = (kImplicitColumns + L.out_pixels - 1) / L.out_pixels;
+  const int64_t per_sample = g.C * L.im2col.padded_H * L.im2col.padded_W * int64_t(sizeof(float));
+  nb = std::min(nb, std::max<int64_t>(1, kImplicitBudgetBytes / std::max<int64_t>(1, per_sample)));
+  return std::max<int64_t>(1, std::min(nb, max_samples));
+}
+
+// Runs block(n0, nb, parallel) over the batch: one contiguous range of samples per thread
+// ("samples" mode) when threads > 1 and N >= 2, else all samples on the calling thread (with
+// `parallel` = threads > 1 for the im2col path's threaded GEMM). `choose(range)` is the block
+// size for a range of samples.
+template <class Choose, class Block>
+void over_batch(const Conv2dGeometry& g, int threads, const Choose& choose, const Block& block) {
   if (threads > 1 && g.N >= 2) {
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
     {
@@ -497,15 +652,39 @@ void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
 #endif
       int64_t begin, end;
       part_range(g.N, parts, part, begin, end);
-      const int64_t nb = choose_block<T>(L, end - begin);
-      for (int64_t n0 = begin; n0 < end; n0 += nb)
-        forward_block(x, w, y, n0, std::min(nb, end - n0), g, L, /*parallel=*/false);
+      const int64_t nb = choose(end - begin);
+      for (int64_t n0 = begin; n0 < end; n0 += nb) block(n0, std::min(nb, end - n0), part, false);
     }
   } else {
-    const int64_t nb = choose_block<T>(L, g.N);
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
-      forward_block(x, w, y, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+    const int64_t nb = choose(g.N);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) block(n0, std::min(nb, g.N - n0), 0, threads > 1);
   }
+}
+
+}  // namespace
+
+void set_conv_algorithm(ConvAlgorithm a) { algorithm_setting().store(static_cast<int>(a)); }
+ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(algorithm_setting().load()); }
+int64_t detail::implicit_conv_passes() { return g_implicit_passes.load(std::memory_order_relaxed); }
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
+  const ConvLayout L = make_layout(g);
+  if (g.N <= 0 || g.O <= 0 || L.out_pixels <= 0) return;
+  if (L.rows == 0) {
+    std::fill(y, y + g.N * g.O * L.out_pixels, T(0));
+    return;
+  }
+  const int threads = conv_threads(g, L);
+  const int64_t max_nb = choose_block_implicit(g, L, g.N);
+  if (use_implicit<T>(g, L, threads, max_nb)) {
+    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
+    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
+               [&](int64_t n0, int64_t nb, int, bool) { forward_block_implicit(x, w, y, n0, nb, g, L, ip); });
+    return;
+  }
+  over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
+             [&](int64_t n0, int64_t nb, int, bool parallel) { forward_block(x, w, y, n0, nb, g, L, parallel); });
 }
 
 template <class T>
@@ -517,25 +696,17 @@ void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry&
     return;
   }
   const int threads = conv_threads(g, L);
-  if (threads > 1 && g.N >= 2) {
-#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
-    {
-#ifdef _OPENMP
-      const int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
-#else
-      const int64_t parts = 1, part = 0;
-#endif
-      int64_t begin, end;
-      part_range(g.N, parts, part, begin, end);
-      const int64_t nb = choose_block<T>(L, end - begin);
-      for (int64_t n0 = begin; n0 < end; n0 += nb)
-        backward_input_block(gy, w, gx, n0, std::min(nb, end - n0), g, L, /*parallel=*/false);
-    }
-  } else {
-    const int64_t nb = choose_block<T>(L, g.N);
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
-      backward_input_block(gy, w, gx, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+  const int64_t max_nb = choose_block_implicit(g, L, g.N);
+  if (use_implicit<T>(g, L, threads, max_nb)) {
+    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
+    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
+               [&](int64_t n0, int64_t nb, int, bool) { backward_input_block_implicit(gy, w, gx, n0, nb, g, L, ip); });
+    return;
   }
+  over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
+             [&](int64_t n0, int64_t nb, int, bool parallel) {
+               backward_input_block(gy, w, gx, n0, nb, g, L, parallel);
+             });
 }
 
 template <class T>
@@ -545,44 +716,40 @@ void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry
   std::fill(gw, gw + weight_size, T(0));
   if (g.N <= 0 || weight_size == 0 || L.out_pixels <= 0) return;
   const int threads = conv_threads(g, L);
-  if (threads > 1 && g.N >= 2) {
-    // Each thread accumulates its samples into a private copy of gw (thread 0
-    // straight into gw); then all copies are summed in parallel.
-    std::vector<T*> partial(static_cast<size_t>(threads), nullptr);
-    int64_t parts_used = 1;
-#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, g.N)))
-    {
-#ifdef _OPENMP
-      const int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
-#else
-      const int64_t parts = 1, part = 0;
-#endif
-      if (part == 0) parts_used = parts;
-      T* accumulator = gw;
-      if (part > 0) {
-        accumulator = thread_scratch<T>(kWeightAccumulator, weight_size);
-        std::fill(accumulator, accumulator + weight_size, T(0));
-      }
-      partial[part] = accumulator;
-      int64_t begin, end;
-      part_range(g.N, parts, part, begin, end);
-      const int64_t nb = choose_block<T>(L, end - begin);
-      for (int64_t n0 = begin; n0 < end; n0 += nb)
-        backward_weight_block(x, gy, accumulator, n0, std::min(nb, end - n0), g, L,
-                              /*parallel=*/false);
+  // With one range of samples per thread, each thread accumulates into a private copy of gw
+  // (thread 0 straight into gw), and the copies are summed at the end.
+  const int parts = threads > 1 && g.N >= 2 ? static_cast<int>(std::min<int64_t>(threads, g.N)) : 1;
+  std::vector<T*> partial(static_cast<size_t>(parts), nullptr);
+  partial[0] = gw;
+  auto accumulator = [&](int part) {
+    if (!partial[part]) {
+      partial[part] = thread_scratch<T>(kWeightAccumulator, weight_size);
+      std::fill(partial[part], partial[part] + weight_size, T(0));
     }
-    if (parts_used > 1) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < weight_size; ++i) {
-        T sum = gw[i];
-        for (int64_t p = 1; p < parts_used; ++p) sum += partial[p][i];
-        gw[i] = sum;
-      }
-    }
+    return partial[part];
+  };
+  const int64_t max_nb = choose_block_implicit(g, L, g.N);
+  if (use_implicit<T>(g, L, threads, max_nb)) {
+    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
+    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
+               [&](int64_t n0, int64_t nb, int part, bool) {
+                 backward_weight_block_implicit(x, gy, accumulator(part), n0, nb, g, L, ip);
+               });
   } else {
-    const int64_t nb = choose_block<T>(L, g.N);
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb)
-      backward_weight_block(x, gy, gw, n0, std::min(nb, g.N - n0), g, L, /*parallel=*/threads > 1);
+    over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
+               [&](int64_t n0, int64_t nb, int part, bool parallel) {
+                 backward_weight_block(x, gy, accumulator(part), n0, nb, g, L, parallel);
+               });
+  }
+  int used = 1;
+  while (used < parts && partial[used]) ++used;
+  if (used > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < weight_size; ++i) {
+      T sum = gw[i];
+      for (int p = 1; p < used; ++p) sum += partial[p][i];
+      gw[i] = sum;
+    }
   }
 }
 

@@ -8,9 +8,24 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/types.h"  // Conv2dGeometry
+#include "kernels/conv_algorithm.h"  // ConvAlgorithm
+#include "kernels/types.h"           // Conv2dGeometry
 
 namespace duel::cpu {
+
+// Which path the float32 convolutions take (the cpu:conv2d row of kernels/impl.h; DUEL_IMPL
+// sets it too): Implicit (the default), where the GEMM gathers the patches from the image into
+// its packed panels and scatters the input gradient back as it goes, or Im2col, which writes
+// the patch matrix first. float64 always runs Im2col (through Eigen's GEMM), and so does a
+// float32 convolution when cpu:gemm is eigen (the reference), when one sample is split over
+// threads (N = 1 with OpenMP), or when the offsets would not fit in 32 bits.
+void set_conv_algorithm(ConvAlgorithm a);
+ConvAlgorithm conv_algorithm();
+namespace detail {
+// How many convolution passes (forward, input or weight gradient) have taken the implicit path
+// in this process: the tests check that the path they mean to test is the one that ran.
+int64_t implicit_conv_passes();
+}  // namespace detail
 
 
 // y[N, O, outH, outW] = conv2d(x[N, C, H, W], w[O, C/groups, kH, kW]); no bias.

@@ -370,24 +370,153 @@ void pack_b_any(bool simd, int64_t kb, int64_t nb, const float* b, int64_t rs, i
   pack_b<NR>(kb, nb, b, rs, cs, dst);
 }
 
+// Gathered operands (gemm_gather, for the implicit-GEMM convolution): element (r, c) at
+// base[row[r] + col[c]]. The packs below gather straight into the micro-panels.
+
+// B block rows [p0, p0+kb) x columns [j0, j0+nb) -> NR-wide micro-panels, zero-padded. A panel
+// whose NR offsets are consecutive (a conv's output row with stride 1) is copied row by row;
+// otherwise each k's NR values are one vector gather (`omp simd`: vgatherdps under AVX2/AVX-512).
+template <int NR>
+void pack_b_gather(const GatherMatrix& B, int64_t p0, int64_t kb, int64_t j0, int64_t nb, float* dst) {
+  const int32_t* row = B.row + p0;
+  for (int64_t jp = 0; jp < nb; jp += NR, dst += NR * kb) {
+    const int64_t cols = std::min<int64_t>(NR, nb - jp);
+    const int32_t* col = B.col + j0 + jp;
+    if (cols == NR) {
+      bool consecutive = true;
+      for (int j = 1; j < NR; ++j) consecutive &= col[j] == col[0] + j;
+      if (consecutive) {
+        for (int64_t k = 0; k < kb; ++k) std::memcpy(dst + k * NR, B.base + row[k] + col[0], sizeof(float) * NR);
+      } else {
+        for (int64_t k = 0; k < kb; ++k) {
+          const float* src = B.base + row[k];
+          float* d = dst + k * NR;
+#pragma omp simd
+          for (int j = 0; j < NR; ++j) d[j] = src[col[j]];
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < kb; ++k) {
+        const float* src = B.base + row[k];
+        for (int64_t j = 0; j < cols; ++j) dst[k * NR + j] = src[col[j]];
+        for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = 0.0f;
+      }
+    }
+  }
+}
+
+// A block rows [i0, i0+mb) x columns [p0, p0+kb) -> MR-tall micro-panels, zero-padded.
+template <int MR>
+void pack_a_gather(const GatherMatrix& A, int64_t i0, int64_t mb, int64_t p0, int64_t kb, float* dst) {
+  const int32_t* col = A.col + p0;
+  for (int64_t ip = 0; ip < mb; ip += MR, dst += MR * kb) {
+    const int64_t rows = std::min<int64_t>(MR, mb - ip);
+    const int32_t* row = A.row + i0 + ip;
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* src = A.base + row[i];
+      for (int64_t k = 0; k < kb; ++k) dst[k * MR + i] = src[col[k]];
+    }
+    for (int64_t i = rows; i < MR; ++i)
+      for (int64_t k = 0; k < kb; ++k) dst[k * MR + i] = 0.0f;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // the blocked algorithm on one thread
+//
+// gemm_blocked is written once over three policies: how the A block is packed, how the B block
+// is packed (or read in place), and how a finished micro-tile reaches C. Dense* are strided
+// matrices (gemm()), Gather* the offset-table ones (gemm_gather()).
 
 struct Operand {
   const float* p;
   int64_t rs, cs;  // element (r, c) at p[r * rs + c * cs]
 };
 
-template <int MR, int NR>
-void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* c, int64_t ldc,
-                  bool accumulate) {
+struct DenseA {
+  Operand op;
+  template <int MR>
+  void pack(bool simd, int64_t i0, int64_t mb, int64_t p0, int64_t kb, float* dst) const {
+    pack_a_any<MR>(simd, mb, kb, op.p + i0 * op.rs + p0 * op.cs, op.rs, op.cs, dst);
+  }
+};
+struct GatherA {
+  GatherMatrix m;
+  template <int MR>
+  void pack(bool, int64_t i0, int64_t mb, int64_t p0, int64_t kb, float* dst) const {
+    pack_a_gather<MR>(m, i0, mb, p0, kb, dst);
+  }
+};
+
+// Small M: a row-major B is read in place (see the header comment); only dense B can be.
+struct DenseB {
+  Operand op;
+  bool direct(const KernelSpec& ks, int64_t M) const { return op.cs == 1 && M <= ks.direct_b_max_rows; }
+  const float* at(int64_t p0, int64_t j0) const { return op.p + p0 * op.rs + j0 * op.cs; }
+  int64_t ld() const { return op.rs; }
+  template <int NR>
+  void pack(bool simd, int64_t p0, int64_t kb, int64_t j0, int64_t nb, float* dst) const {
+    pack_b_any<NR>(simd, kb, nb, at(p0, j0), op.rs, op.cs, dst);
+  }
+};
+struct GatherB {
+  GatherMatrix m;
+  bool direct(const KernelSpec&, int64_t) const { return false; }
+  const float* at(int64_t, int64_t) const { return nullptr; }
+  int64_t ld() const { return 0; }
+  template <int NR>
+  void pack(bool, int64_t p0, int64_t kb, int64_t j0, int64_t nb, float* dst) const {
+    pack_b_gather<NR>(m, p0, kb, j0, nb, dst);
+  }
+};
+
+// A full tile goes straight from the kernel to a dense C; an edge tile through `tile`.
+struct DenseC {
+  float* c;
+  int64_t ldc;
+  bool accumulate;
+  template <int MR, int NR>
+  void run(MicroKernel kernel, int64_t kb, const float* a, const float* b, int64_t ldb, int64_t i0, int64_t j0,
+           int64_t rows, int64_t cols, bool acc, float* tile) const {
+    float* c_tile = c + i0 * ldc + j0;
+    if (cols == NR) return kernel(kb, a, b, ldb, c_tile, ldc, acc);
+    kernel(kb, a, b, ldb, tile, NR, false);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        c_tile[i * ldc + j] = acc ? c_tile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+  }
+};
+// Every tile through `tile`, then to its addresses (added there, unless this is the first K
+// block of a Store).
+struct GatherC {
+  GatherOutput out;
+  bool accumulate;  // out.mode != Store
+  template <int MR, int NR>
+  void run(MicroKernel kernel, int64_t kb, const float* a, const float* b, int64_t ldb, int64_t i0, int64_t j0,
+           int64_t rows, int64_t cols, bool acc, float* tile) const {
+    kernel(kb, a, b, ldb, tile, NR, false);
+    const int32_t* col = out.col + j0;
+    for (int64_t i = 0; i < rows; ++i) {
+      float* dst = out.base + out.row[i0 + i];
+      const float* t = tile + i * NR;
+      if (acc) {
+        for (int64_t j = 0; j < cols; ++j) dst[col[j]] += t[j];
+      } else {
+        for (int64_t j = 0; j < cols; ++j) dst[col[j]] = t[j];
+      }
+    }
+  }
+};
+
+template <int MR, int NR, class AOp, class BOp, class COp>
+void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, const AOp& A, const BOp& B, const COp& C) {
   // K blocks of (nearly) equal size, at most KC: a remainder block of a few k would run the
   // micro-kernel with little work per load and store of C. Depends on K only (not on the split).
   const int64_t k_blocks = (K + ks.kc - 1) / ks.kc;
   const int64_t kc = (K + k_blocks - 1) / k_blocks;
   const int64_t nc = std::min<int64_t>(ks.nc, (N + NR - 1) / NR * NR);
   const int64_t mc = std::min<int64_t>(ks.mc, (M + MR - 1) / MR * MR);
-  const bool direct_b = B.cs == 1 && M <= ks.direct_b_max_rows;
+  const bool direct_b = B.direct(ks, M);
   float* packed_a = thread_buffer(0, mc * kc + 8);  // + 8: see pack_a_rows_avx2
   float* packed_b = thread_buffer(1, (direct_b ? NR : nc) * kc + 8);
   alignas(64) float tile[MR * NR];
@@ -396,37 +525,24 @@ void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, Operand
     const int64_t nb = std::min(nc, N - jc);
     for (int64_t pc = 0; pc < K; pc += kc) {
       const int64_t kb = std::min(kc, K - pc);
-      const bool acc = accumulate || pc > 0;
-      const float* b_block = B.p + pc * B.rs + jc * B.cs;
-      if (!direct_b) {
-        pack_b_any<NR>(ks.simd_pack, kb, nb, b_block, B.rs, B.cs, packed_b);
-      } else if (nb % NR != 0) {  // only the partial last panel is packed (it would read past N)
-        const int64_t j_last = nb / NR * NR;
-        pack_b_any<NR>(ks.simd_pack, kb, nb - j_last, b_block + j_last, B.rs, 1, packed_b);
-      }
+      const bool acc = C.accumulate || pc > 0;
+      const int64_t j_last = nb / NR * NR;  // direct B: only the partial last panel is packed
+      if (!direct_b) B.template pack<NR>(ks.simd_pack, pc, kb, jc, nb, packed_b);
+      else if (j_last < nb) B.template pack<NR>(ks.simd_pack, pc, kb, jc + j_last, nb - j_last, packed_b);
       for (int64_t ic = 0; ic < M; ic += mc) {
         const int64_t mb = std::min(mc, M - ic);
-        pack_a_any<MR>(ks.simd_pack, mb, kb, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, packed_a);
+        A.template pack<MR>(ks.simd_pack, ic, mb, pc, kb, packed_a);
         for (int64_t jr = 0; jr < nb; jr += NR) {
           const int64_t cols = std::min<int64_t>(NR, nb - jr);
           const float* b_panel;
           int64_t ldb;
           if (!direct_b) b_panel = packed_b + jr * kb, ldb = NR;
-          else if (cols == NR) b_panel = b_block + jr, ldb = B.rs;
+          else if (cols == NR) b_panel = B.at(pc, jc + jr), ldb = B.ld();
           else b_panel = packed_b, ldb = NR;
           for (int64_t ir = 0; ir < mb; ir += MR) {
             const int64_t rows = std::min<int64_t>(MR, mb - ir);
-            const float* a_panel = packed_a + ir * kb;
-            float* c_tile = c + (ic + ir) * ldc + jc + jr;
-            const MicroKernel kernel = ks.kernels[rows - 1];
-            if (cols == NR) {
-              kernel(kb, a_panel, b_panel, ldb, c_tile, ldc, acc);
-            } else {
-              kernel(kb, a_panel, b_panel, ldb, tile, NR, false);
-              for (int64_t i = 0; i < rows; ++i)
-                for (int64_t j = 0; j < cols; ++j)
-                  c_tile[i * ldc + j] = acc ? c_tile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
-            }
+            C.template run<MR, NR>(ks.kernels[rows - 1], kb, packed_a + ir * kb, b_panel, ldb, ic + ir, jc + jr,
+                                   rows, cols, acc, tile);
           }
         }
       }
@@ -434,11 +550,16 @@ void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, Operand
   }
 }
 
+template <class AOp, class BOp, class COp>
+void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, const AOp& A, const BOp& B, const COp& C) {
+  if (ks.mr == 6 && ks.nr == 16) return gemm_blocked<6, 16>(ks, M, N, K, A, B, C);
+  if (ks.mr == 12 && ks.nr == 32) return gemm_blocked<12, 32>(ks, M, N, K, A, B, C);
+  std::abort();
+}
+
 void gemm_blocked(const KernelSpec& ks, int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* c, int64_t ldc,
                   bool accumulate) {
-  if (ks.mr == 6 && ks.nr == 16) return gemm_blocked<6, 16>(ks, M, N, K, A, B, c, ldc, accumulate);
-  if (ks.mr == 12 && ks.nr == 32) return gemm_blocked<12, 32>(ks, M, N, K, A, B, c, ldc, accumulate);
-  std::abort();
+  gemm_blocked(ks, M, N, K, DenseA{A}, DenseB{B}, DenseC{c, ldc, accumulate});
 }
 
 // ---------------------------------------------------------------------------
@@ -633,6 +754,29 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_
                    c + m0 * ldc + n0, ldc, accumulate);
     });
   }
+}
+
+// The packed kernel gemm_gather runs: the chosen one, or the portable one when the choice is
+// Eigen (Eigen cannot take gathered operands).
+static const KernelSpec& gather_spec(GemmImpl impl) {
+  const KernelSpec* ks = spec_for(resolve(impl));
+  return ks ? *ks : kGeneric;
+}
+
+void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, GatherOutput C, GemmImpl impl) {
+  if (M <= 0 || N <= 0 || K <= 0) return;  // (callers never pass K = 0 to a Store)
+  gemm_blocked(gather_spec(impl), M, N, K, DenseA{{A.p, A.rs, A.cs}}, GatherB{B},
+               GatherC{C, C.mode != GatherStore::Store});
+}
+
+void gemm_gather(int64_t M, int64_t N, int64_t K, GatherMatrix A, GatherMatrix B, DenseOutput C, GemmImpl impl) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!C.accumulate)
+      for (int64_t m = 0; m < M; ++m) std::fill(C.p + m * C.ldc, C.p + m * C.ldc + N, 0.0f);
+    return;
+  }
+  gemm_blocked(gather_spec(impl), M, N, K, GatherA{A}, GatherB{B}, DenseC{C.p, C.ldc, C.accumulate});
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,

@@ -35,4 +35,53 @@ template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t b_row,
           int64_t b_col, T* c, int64_t ldc, bool accumulate, int threads, GemmImpl impl = GemmImpl::Auto);
 
+// ---------------------------------------------------------------------------
+// Implicit GEMM: operands given by offset tables instead of strides.
+//
+// A GatherMatrix is an R x C matrix whose element (r, c) is base[row[r] + col[c]]. Every strided
+// matrix is one (row[r] = r * rs, col[c] = c * cs), and so is the column matrix of a convolution
+// (row (c, ki, kj) -> c*Hp*Wp + ki*dH*Wp + kj*dW in a zero-bordered input, column (n, oh, ow) ->
+// n*C*Hp*Wp + oh*sH*Wp + ow*sW), which is why kernels/cpu/conv.cpp can hand the GEMM its input
+// image and let the GEMM's packing gather the patches straight into its micro-panels: no
+// im2col buffer is written and read back. The offsets must be valid for every (r, c) of the
+// product.
+struct GatherMatrix {
+  const float* base;
+  const int32_t* row;
+  const int32_t* col;
+};
+
+// Where C's element (i, j) goes: base[row[i] + col[j]].
+//   Store:      C = A B (each element written once: the (i, j) -> offset map is one-to-one);
+//   Accumulate: C += A B (one-to-one too);
+//   ScatterAdd: every product element is added to its address, and several (i, j) may share one
+//               (col2im: the input gradient of a convolution, scattered while the GEMM runs).
+enum class GatherStore { Store, Accumulate, ScatterAdd };
+struct GatherOutput {
+  float* base;
+  const int32_t* row;
+  const int32_t* col;
+  GatherStore mode;
+};
+
+// C[M, N] (as `c` says) = A[M, K] B[K, N], on one thread, with duel's packed GEMM (the kernel of
+// gemm_resolved_impl(); the portable one when that is Eigen). An operand is either strided (the
+// Dense overload) or gathered. Results match gemm() with the same operands up to the order of
+// the additions inside one K block, which is the same: bitwise equal for duel's kernels.
+struct DenseMatrix {
+  const float* p;
+  int64_t rs, cs;  // element (r, c) at p[r * rs + c * cs]
+};
+struct DenseOutput {
+  float* p;
+  int64_t ldc;
+  bool accumulate;
+};
+// forward (C = y, Store) and input gradient (C = the padded gx, ScatterAdd) of a convolution
+void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, GatherOutput C,
+                 GemmImpl impl = GemmImpl::Auto);
+// weight gradient of a convolution (A = gy, B = the column matrix transposed)
+void gemm_gather(int64_t M, int64_t N, int64_t K, GatherMatrix A, GatherMatrix B, DenseOutput C,
+                 GemmImpl impl = GemmImpl::Auto);
+
 }  // namespace duel::cpu

@@ -23,16 +23,7 @@
 #pragma once
 #include <cstddef>
 
-namespace duel {
-
-enum class ConvAlgorithm {
-  Implicit,  // implicit GEMM (default)
-  Im2col,    // im2col/col2im + GEMM
-};
-
-inline const char* conv_algorithm_name(ConvAlgorithm a) { return a == ConvAlgorithm::Im2col ? "im2col" : "implicit"; }
-
-}  // namespace duel
+#include "kernels/conv_algorithm.h"  // ConvAlgorithm, conv_algorithm_name
 
 // Defined in kernels/cuda/conv.cu (once per build of it: nvcc -> cuda, emulator -> sim).
 #define DUEL_DECLARE_CONV_ALGORITHM(NS)                                                              \

@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "duel.h"
+#include "kernels/cpu/conv.h"  // cpu::detail::implicit_conv_passes
 #include "kernels/cpu/loops.h"
 #include "nn/nn.h"
 
@@ -31,7 +32,7 @@ class Threads {
 const TensorOptions f64(kFloat64);
 
 // Runs `f` with 1 and with 4 threads and compares every tensor it returns.
-void same_with_1_and_4_threads(const std::function<TensorList()>& f, double rtol = 1e-12) {
+void same_with_1_and_4_threads(const std::function<TensorList()>& f, double rtol = 1e-12, double atol = 1e-12) {
   TensorList one, four;
   {
     Threads t(1);
@@ -47,7 +48,7 @@ void same_with_1_and_4_threads(const std::function<TensorList()>& f, double rtol
     INFO("output " << i << " " << shape_str(one[i].sizes()));
     REQUIRE(one[i].defined());
     REQUIRE(one[i].sizes() == four[i].sizes());
-    CHECK(allclose(one[i], four[i], rtol, 1e-12));
+    CHECK(allclose(one[i], four[i], rtol, atol));
   }
 }
 
@@ -155,6 +156,28 @@ TEST_CASE("threads: conv2d and conv_transpose2d, forward, input and weight gradi
     Tensor z = conv_transpose2d(y, wt, {}, ot);
     return with_grads(cat({y.flatten(), z.flatten()}), {x, w, bias, wt});
   });
+}
+
+// float32 takes the implicit-GEMM path (kernels/cpu/conv.cpp): one range of samples per thread,
+// each with its own bordered copy, and private weight-gradient sums added at the end (another
+// order of additions, hence the tolerance).
+TEST_CASE("threads: float32 conv2d and conv_transpose2d on the implicit-GEMM path", "[threads][conv]") {
+  const int64_t before = cpu::detail::implicit_conv_passes();
+  same_with_1_and_4_threads(
+      [] {
+        auto f32 = [](const Shape& s, uint64_t seed) { return cast(input(s, seed), kFloat32).detach().requires_grad_(); };
+        Tensor x = f32({16, 8, 48, 48}, 9), w = f32({16, 8, 3, 3}, 10), wt = f32({16, 6, 4, 4}, 12);
+        Conv2dOptions o;
+        o.set_stride(2).set_padding(1);
+        Tensor y = conv2d(x, w, {}, o);  // [16, 16, 24, 24]
+        REQUIRE(16 * 16 * (8 * 9) * (24 * 24) >= cpu::kParallelMacs);
+        Tensor z = conv_transpose2d(y, wt, {}, o);
+        TensorList r = with_grads(cat({y.flatten(), z.flatten()}), {x, w, wt});
+        for (auto& t : r) t = cast(t, kFloat64);
+        return r;
+      },
+      2e-5, 1e-4);
+  CHECK(cpu::detail::implicit_conv_passes() - before == 2 * 6);  // 2 thread counts x 2 convs x 3 passes
 }
 
 TEST_CASE("threads: batch norm training forward and backward, running statistics", "[threads]") {
