@@ -345,12 +345,16 @@ TEST_CASE("gemm: gemm_gather, gathered operands and stored, accumulated or scatt
       // (1) dense A, gathered B, output stored / accumulated / scatter-added through tables
       for (cpu::GatherStore mode : {cpu::GatherStore::Store, cpu::GatherStore::Accumulate, cpu::GatherStore::ScatterAdd}) {
         INFO("mode " << static_cast<int>(mode));
-        const int64_t span = N + 5;
+        // Row i at (M-1-i) * (N+5); columns reversed (Store) or in order (Accumulate: the
+        // consecutive path). ScatterAdd: rows only 3 apart, so row i's column j and row i+1's
+        // column j+3 share an address; columns reversed.
+        const bool scatter = mode == cpu::GatherStore::ScatterAdd;
+        const int64_t span = scatter ? 3 : N + 5;
         std::vector<int32_t> out_row(M), out_col(N);
         for (int64_t i = 0; i < M; ++i) out_row[i] = static_cast<int32_t>((M - 1 - i) * span);
-        for (int64_t j = 0; j < N; ++j)  // ScatterAdd: columns j and j + 1 share an address for even j
-          out_col[j] = static_cast<int32_t>(mode == cpu::GatherStore::ScatterAdd ? j / 2 : N - 1 - j);
-        std::vector<float> out(static_cast<size_t>(M * span));
+        for (int64_t j = 0; j < N; ++j)
+          out_col[j] = static_cast<int32_t>(mode == cpu::GatherStore::Accumulate ? j : N - 1 - j);
+        std::vector<float> out(static_cast<size_t>(M * span + N + 5));
         for (auto& v : out) v = std::uniform_real_distribution<float>(-1, 1)(rng);
         const std::vector<float> out0 = out;
         cpu::gemm_gather(M, N, K, cpu::DenseMatrix{A.data(), A.rs, A.cs},

@@ -487,7 +487,9 @@ struct DenseC {
   }
 };
 // Every tile through `tile`, then to its addresses (added there, unless this is the first K
-// block of a Store).
+// block of a Store). Within one row of the tile the column offsets are distinct (GatherOutput's
+// contract), so a row is one vector loop: plain loads and stores when the offsets are
+// consecutive (a conv's output row), else a gather, add and scatter (`omp simd`).
 struct GatherC {
   GatherOutput out;
   bool accumulate;  // out.mode != Store
@@ -496,12 +498,23 @@ struct GatherC {
            int64_t rows, int64_t cols, bool acc, float* tile) const {
     kernel(kb, a, b, ldb, tile, NR, false);
     const int32_t* col = out.col + j0;
+    bool consecutive = true;
+    for (int64_t j = 1; j < cols; ++j) consecutive &= col[j] == col[0] + j;
     for (int64_t i = 0; i < rows; ++i) {
       float* dst = out.base + out.row[i0 + i];
       const float* t = tile + i * NR;
-      if (acc) {
+      if (consecutive) {
+        float* d = dst + col[0];
+        if (acc) {
+          for (int64_t j = 0; j < cols; ++j) d[j] += t[j];
+        } else {
+          for (int64_t j = 0; j < cols; ++j) d[j] = t[j];
+        }
+      } else if (acc) {
+#pragma omp simd
         for (int64_t j = 0; j < cols; ++j) dst[col[j]] += t[j];
       } else {
+#pragma omp simd
         for (int64_t j = 0; j < cols; ++j) dst[col[j]] = t[j];
       }
     }
@@ -763,10 +776,17 @@ static const KernelSpec& gather_spec(GemmImpl impl) {
   return ks ? *ks : kGeneric;
 }
 
+int64_t gemm_gather_kc(GemmImpl impl) { return gather_spec(impl).kc; }
+
 void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, GatherOutput C, GemmImpl impl) {
   if (M <= 0 || N <= 0 || K <= 0) return;  // (callers never pass K = 0 to a Store)
   gemm_blocked(gather_spec(impl), M, N, K, DenseA{{A.p, A.rs, A.cs}}, GatherB{B},
                GatherC{C, C.mode != GatherStore::Store});
+}
+
+void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, DenseOutput C, GemmImpl impl) {
+  if (M <= 0 || N <= 0 || K <= 0) return;  // (callers never pass K = 0)
+  gemm_blocked(gather_spec(impl), M, N, K, DenseA{{A.p, A.rs, A.cs}}, GatherB{B}, DenseC{C.p, C.ldc, C.accumulate});
 }
 
 void gemm_gather(int64_t M, int64_t N, int64_t K, GatherMatrix A, GatherMatrix B, DenseOutput C, GemmImpl impl) {

@@ -51,11 +51,13 @@ struct GatherMatrix {
   const int32_t* col;
 };
 
-// Where C's element (i, j) goes: base[row[i] + col[j]].
+// Where C's element (i, j) goes: base[row[i] + col[j]]. The column offsets are distinct (within
+// one row of C no two elements share an address); rows may overlap.
 //   Store:      C = A B (each element written once: the (i, j) -> offset map is one-to-one);
 //   Accumulate: C += A B (one-to-one too);
-//   ScatterAdd: every product element is added to its address, and several (i, j) may share one
-//               (col2im: the input gradient of a convolution, scattered while the GEMM runs).
+//   ScatterAdd: every product element is added to its address, and elements of different rows
+//               may share one (col2im: the input gradient of a convolution, scattered while the
+//               GEMM runs; two taps of one output pixel reach one input pixel).
 enum class GatherStore { Store, Accumulate, ScatterAdd };
 struct GatherOutput {
   float* base;
@@ -65,9 +67,11 @@ struct GatherOutput {
 };
 
 // C[M, N] (as `c` says) = A[M, K] B[K, N], on one thread, with duel's packed GEMM (the kernel of
-// gemm_resolved_impl(); the portable one when that is Eigen). An operand is either strided (the
-// Dense overload) or gathered. Results match gemm() with the same operands up to the order of
-// the additions inside one K block, which is the same: bitwise equal for duel's kernels.
+// gemm_resolved_impl(); the portable one when that is Eigen). An operand is either strided
+// (DenseMatrix, DenseOutput) or gathered. Store and Accumulate sum every element in the order
+// gemm() does (the same K blocks and micro-kernel), so they equal gemm() on the same values
+// bitwise; ScatterAdd adds each K block's partial products to the shared addresses in tile
+// order, so its sums are ordered differently from an im2col + col2im.
 struct DenseMatrix {
   const float* p;
   int64_t rs, cs;  // element (r, c) at p[r * rs + c * cs]
@@ -79,6 +83,12 @@ struct DenseOutput {
 };
 // forward (C = y, Store) and input gradient (C = the padded gx, ScatterAdd) of a convolution
 void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, GatherOutput C,
+                 GemmImpl impl = GemmImpl::Auto);
+// The K block (KC) of the kernel gemm_gather runs with now: a product with K > KC adds to its
+// output once per further block (kernels/cpu/conv.cpp then prefers a dense output).
+int64_t gemm_gather_kc(GemmImpl impl = GemmImpl::Auto);
+// forward of a convolution into a dense [O, columns] buffer
+void gemm_gather(int64_t M, int64_t N, int64_t K, DenseMatrix A, GatherMatrix B, DenseOutput C,
                  GemmImpl impl = GemmImpl::Auto);
 // weight gradient of a convolution (A = gy, B = the column matrix transposed)
 void gemm_gather(int64_t M, int64_t N, int64_t K, GatherMatrix A, GatherMatrix B, DenseOutput C,
