@@ -345,13 +345,14 @@ TEST_CASE("gemm: gemm_gather, gathered operands and stored, accumulated or scatt
       // (1) dense A, gathered B, output stored / accumulated / scatter-added through tables
       for (cpu::GatherStore mode : {cpu::GatherStore::Store, cpu::GatherStore::Accumulate, cpu::GatherStore::ScatterAdd}) {
         INFO("mode " << static_cast<int>(mode));
-        // Row i at (M-1-i) * (N+5); columns reversed (Store) or in order (Accumulate: the
-        // consecutive path). ScatterAdd: rows only 3 apart, so row i's column j and row i+1's
-        // column j+3 share an address; columns reversed.
+        // Each mode reaches one of GatherC's three writers. Store: rows at (M-1-i) * (N+5),
+        // columns reversed (element by element). Accumulate: the same rows, columns in order
+        // (row by row, contiguous). ScatterAdd: row i at offset i, columns reversed, so row i's
+        // column j and row i+1's column j+1 share an address (column by column, contiguous).
         const bool scatter = mode == cpu::GatherStore::ScatterAdd;
-        const int64_t span = scatter ? 3 : N + 5;
+        const int64_t span = scatter ? 1 : N + 5;
         std::vector<int32_t> out_row(M), out_col(N);
-        for (int64_t i = 0; i < M; ++i) out_row[i] = static_cast<int32_t>((M - 1 - i) * span);
+        for (int64_t i = 0; i < M; ++i) out_row[i] = static_cast<int32_t>(scatter ? i : (M - 1 - i) * span);
         for (int64_t j = 0; j < N; ++j)
           out_col[j] = static_cast<int32_t>(mode == cpu::GatherStore::Accumulate ? j : N - 1 - j);
         std::vector<float> out(static_cast<size_t>(M * span + N + 5));
