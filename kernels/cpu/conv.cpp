@@ -675,6 +675,21 @@ void over_batch(const Conv2dGeometry& g, int threads, const Choose& choose, cons
   }
 }
 
+// One pass over the batch: on the implicit path when it can run (use_implicit), with
+// implicit_block(n0, nb, part, plan), else on im2col's with im2col_block(n0, nb, part, parallel).
+template <class T, class ImplicitBlock, class Im2colBlock>
+void run_pass(const Conv2dGeometry& g, const ConvLayout& L, int threads, const ImplicitBlock& implicit_block,
+              const Im2colBlock& im2col_block) {
+  const int64_t max_nb = choose_block_implicit(g, L, g.N);
+  if (use_implicit<T>(g, L, threads, max_nb)) {
+    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
+    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
+               [&](int64_t n0, int64_t nb, int part, bool) { implicit_block(n0, nb, part, ip); });
+  } else {
+    over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); }, im2col_block);
+  }
+}
+
 }  // namespace
 
 void set_conv_algorithm(ConvAlgorithm a) { algorithm_setting().store(static_cast<int>(a)); }
@@ -689,16 +704,10 @@ void conv2d_forward(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
     std::fill(y, y + g.N * g.O * L.out_pixels, T(0));
     return;
   }
-  const int threads = conv_threads(g, L);
-  const int64_t max_nb = choose_block_implicit(g, L, g.N);
-  if (use_implicit<T>(g, L, threads, max_nb)) {
-    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
-    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
-               [&](int64_t n0, int64_t nb, int, bool) { forward_block_implicit(x, w, y, n0, nb, g, L, ip); });
-    return;
-  }
-  over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
-             [&](int64_t n0, int64_t nb, int, bool parallel) { forward_block(x, w, y, n0, nb, g, L, parallel); });
+  run_pass<T>(
+      g, L, conv_threads(g, L),
+      [&](int64_t n0, int64_t nb, int, const ImplicitPlan& ip) { forward_block_implicit(x, w, y, n0, nb, g, L, ip); },
+      [&](int64_t n0, int64_t nb, int, bool parallel) { forward_block(x, w, y, n0, nb, g, L, parallel); });
 }
 
 template <class T>
@@ -709,18 +718,12 @@ void conv2d_backward_input(const T* gy, const T* w, T* gx, const Conv2dGeometry&
     std::fill(gx, gx + g.N * g.C * L.in_pixels, T(0));
     return;
   }
-  const int threads = conv_threads(g, L);
-  const int64_t max_nb = choose_block_implicit(g, L, g.N);
-  if (use_implicit<T>(g, L, threads, max_nb)) {
-    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
-    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
-               [&](int64_t n0, int64_t nb, int, bool) { backward_input_block_implicit(gy, w, gx, n0, nb, g, L, ip); });
-    return;
-  }
-  over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
-             [&](int64_t n0, int64_t nb, int, bool parallel) {
-               backward_input_block(gy, w, gx, n0, nb, g, L, parallel);
-             });
+  run_pass<T>(
+      g, L, conv_threads(g, L),
+      [&](int64_t n0, int64_t nb, int, const ImplicitPlan& ip) {
+        backward_input_block_implicit(gy, w, gx, n0, nb, g, L, ip);
+      },
+      [&](int64_t n0, int64_t nb, int, bool parallel) { backward_input_block(gy, w, gx, n0, nb, g, L, parallel); });
 }
 
 template <class T>
@@ -742,19 +745,14 @@ void conv2d_backward_weight(const T* x, const T* gy, T* gw, const Conv2dGeometry
     }
     return partial[part];
   };
-  const int64_t max_nb = choose_block_implicit(g, L, g.N);
-  if (use_implicit<T>(g, L, threads, max_nb)) {
-    const ImplicitPlan ip = make_implicit_plan(g, L, max_nb);
-    over_batch(g, threads, [&](int64_t range) { return choose_block_implicit(g, L, range); },
-               [&](int64_t n0, int64_t nb, int part, bool) {
-                 backward_weight_block_implicit(x, gy, accumulator(part), n0, nb, g, L, ip);
-               });
-  } else {
-    over_batch(g, threads, [&](int64_t range) { return choose_block<T>(L, range); },
-               [&](int64_t n0, int64_t nb, int part, bool parallel) {
-                 backward_weight_block(x, gy, accumulator(part), n0, nb, g, L, parallel);
-               });
-  }
+  run_pass<T>(
+      g, L, threads,
+      [&](int64_t n0, int64_t nb, int part, const ImplicitPlan& ip) {
+        backward_weight_block_implicit(x, gy, accumulator(part), n0, nb, g, L, ip);
+      },
+      [&](int64_t n0, int64_t nb, int part, bool parallel) {
+        backward_weight_block(x, gy, accumulator(part), n0, nb, g, L, parallel);
+      });
   int used = 1;
   while (used < parts && partial[used]) ++used;
   if (used > 1) {
