@@ -119,6 +119,37 @@ bool gradgradcheck(const TensorFunction& f, const TensorList& inputs, const Grad
   };
   TensorList args = inputs;
   args.push_back(v);
+  // g is the first derivative as create_graph computes it. Many ops compute it differently
+  // without a graph (a fused kernel; the recorded expression only under create_graph), and
+  // gradcheck checked that other version; so before g's own derivative is checked, g must equal
+  // it, or a wrong but self-consistent differentiable backward would pass.
+  {
+    TensorList wrt;
+    for (auto i : diff_idx) wrt.push_back(inputs[i]);
+    const std::vector<double> with_graph = flat(g(args));
+    std::vector<double> plain;
+    if (y0.requires_grad()) {
+      TensorList grads = autograd::grad({y0}, wrt, {v.detach()}, false, true);
+      for (size_t k = 0; k < grads.size(); ++k) {
+        const std::vector<double> part =
+            grads[k].defined() ? flat(grads[k]) : std::vector<double>(wrt[k].numel(), 0.0);
+        plain.insert(plain.end(), part.begin(), part.end());
+      }
+    } else {
+      plain.assign(with_graph.size(), 0.0);
+    }
+    std::ostringstream report;
+    int mismatches = 0;
+    for (size_t i = 0; i < plain.size() && i < with_graph.size(); ++i)
+      if (!(std::abs(with_graph[i] - plain[i]) <= 1e-9 + 1e-7 * std::abs(plain[i])) && mismatches++ < 10)
+        report << "  element " << i << ": with create_graph " << with_graph[i] << ", without " << plain[i] << "\n";
+    if (plain.size() != with_graph.size() || mismatches) {
+      if (opts.raise)
+        DUEL_FAIL("gradgradcheck: the first derivative differs with and without create_graph in ", mismatches,
+                  " entries (the differentiable backward is not the one gradcheck checked):\n", report.str());
+      return false;
+    }
+  }
   return gradcheck(g, args, opts);
 }
 

@@ -4,6 +4,9 @@
 // differences, element by element, in float64. gradgradcheck does the same
 // for the gradient itself (as a function of the inputs and of the incoming
 // gradient), which verifies second derivatives: the WGAN-GP penalty needs them.
+// gradgradcheck first checks that the first derivative computed under create_graph equals
+// the one computed without (which gradcheck checked): ops with a fused first-order backward
+// write their differentiable backward separately, and it must be the same function.
 #pragma once
 #include <functional>
 #include <string>

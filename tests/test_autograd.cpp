@@ -382,6 +382,24 @@ TEST_CASE("autograd: gradcheck and gradgradcheck detect wrong derivatives", "[au
   };
   CHECK(gradcheck([&](const TensorList& in) { return detached_square(in[0]); }, {x}));
   CHECK_FALSE(gradgradcheck([&](const TensorList& in) { return detached_square(in[0]); }, {x}, quiet));
+  // right first derivative without a graph (what gradcheck checks), but a wrong one under
+  // create_graph (3x, differentiable and self-consistent): gradgradcheck compares the two, as
+  // the ops with a fused first-order backward (elu, leaky_relu, tanh, ...) need
+  auto two_backwards = [](const Tensor& x) {
+    Tensor out;
+    {
+      NoGradGuard ng;
+      out = x * x;
+    }
+    SavedTensor sx(x, "two_backwards");
+    return autograd::record("two_backwards", out, {x}, [sx](const Tensor& g, const NeedsGrad&) {
+      return TensorList{g * sx.get() * (GradMode::is_enabled() ? 3.0 : 2.0)};
+    });
+  };
+  CHECK(gradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}));
+  CHECK_FALSE(gradgradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}, quiet));
+  REQUIRE_THROWS_WITH(gradgradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}),
+                      Catch::Contains("differs with and without create_graph"));
   REQUIRE_THROWS_WITH(gradcheck([](const TensorList& in) { return in[0] * 2.0; }, {tensor({1.0}).requires_grad_()}),
                       Catch::Contains("float64"));
 }
