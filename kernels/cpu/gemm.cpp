@@ -40,6 +40,11 @@
 // Sapphire Rapids the AVX-512 kernel runs at 95% of the AVX-512 FMA peak on 1024^2, within
 // 1-6% of OpenBLAS's SkylakeX kernel (and 1.7x the AVX2 kernel on the same CPU).
 //
+// Gathered operands (gemm_gather, the implicit-GEMM convolution of kernels/cpu/conv.cpp): the
+// same blocked algorithm, where packing an operand gathers its elements through two offset
+// tables (base[row[r] + col[c]]) and a finished micro-tile is written or added to C through
+// them; kernels and blocking are unchanged. gemm_gather runs on the calling thread.
+//
 // Threads: gemm() splits the larger of M and N into one contiguous block per thread (a
 // multiple of MR or NR), and each thread runs the serial algorithm above on its block with its
 // own packing buffers. Each thread packs the whole of the other operand (small next to the
