@@ -66,7 +66,7 @@ struct GatherOutput {
   GatherStore mode;
 };
 
-// C[M, N] (as `c` says) = A[M, K] B[K, N], on one thread, with duel's packed GEMM (the kernel of
+// C[M, N] = A[M, K] B[K, N] (stored, accumulated or scatter-added as C says), on one thread, with duel's packed GEMM (the kernel of
 // gemm_resolved_impl(); the portable one when that is Eigen). An operand is either strided
 // (DenseMatrix, DenseOutput) or gathered. Store and Accumulate sum every element in the order
 // gemm() does (the same K blocks and micro-kernel), so they equal gemm() on the same values
