@@ -66,12 +66,13 @@ struct GatherOutput {
   GatherStore mode;
 };
 
-// C[M, N] = A[M, K] B[K, N] (stored, accumulated or scatter-added as C says), on one thread, with duel's packed GEMM (the kernel of
-// gemm_resolved_impl(); the portable one when that is Eigen). An operand is either strided
-// (DenseMatrix, DenseOutput) or gathered. Store and Accumulate sum every element in the order
-// gemm() does (the same K blocks and micro-kernel), so they equal gemm() on the same values
-// bitwise; ScatterAdd adds each K block's partial products to the shared addresses in tile
-// order, so its sums are ordered differently from an im2col + col2im.
+// C[M, N] = A[M, K] B[K, N] (stored, accumulated or scatter-added as C says), on one thread,
+// with duel's packed GEMM (the kernel of gemm_resolved_impl(); the portable one when that is
+// Eigen). An operand is either strided (DenseMatrix, DenseOutput) or gathered. Store and
+// Accumulate sum every element in the order gemm() does (the same K blocks and micro-kernel),
+// so they equal gemm() on the same values bitwise; ScatterAdd adds each K block's partial
+// products to the shared addresses in tile order, so its sums are ordered differently from an
+// im2col + col2im.
 struct DenseMatrix {
   const float* p;
   int64_t rs, cs;  // element (r, c) at p[r * rs + c * cs]
