@@ -64,6 +64,9 @@ TEST_CASE("impl: unknown ops and choices are errors that list what exists", "[im
   CHECK_THROWS_WITH(set_impl("cpu:gemm", "blas"), Contains("cpu:gemm has no implementation 'blas'") &&
                                                       Contains("auto, avx512, avx2, generic, eigen"));
   CHECK(impl("cpu:gemm") == before);
+  CHECK_THROWS_WITH(set_impl("cpu:conv2d", "winograd"),
+                    Contains("cpu:conv2d has no implementation 'winograd'") && Contains("implicit, im2col"));
+  CHECK(impl("cpu:conv2d") == "implicit");
 }
 
 TEST_CASE("impl: cpu:gemm chooses the GEMM that matmul runs", "[impl]") {
