@@ -2,6 +2,7 @@
 // higher-order gradients, graph shapes, grad modes, gradcheck itself, and the
 // error messages of misuse.
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include <cmath>
 
@@ -351,17 +352,22 @@ TEST_CASE("autograd: gradients keep the dtype of each input", "[autograd]") {
 }
 
 TEST_CASE("autograd: gradcheck and gradgradcheck detect wrong derivatives", "[autograd]") {
-  // an op x^2 with a wrong first derivative (3x instead of 2x)
-  auto wrong_square = [](const Tensor& x) {
-    Tensor out;
-    {
-      NoGradGuard ng;
-      out = x * x;
-    }
-    SavedTensor sx(x, "wrong_square");
-    return autograd::record("wrong_square", out, {x},
-                            [sx](const Tensor& g, const NeedsGrad&) { return TensorList{g * sx.get() * 3.0}; });
+  // ops computing x^2 (unrecorded) with a hand-written backward(g, x)
+  auto square_with = [](const char* name, std::function<Tensor(const Tensor&, const Tensor&)> backward) {
+    return [name, backward](const Tensor& x) {
+      Tensor out;
+      {
+        NoGradGuard ng;
+        out = x * x;
+      }
+      SavedTensor sx(x, name);
+      return autograd::record(name, out, {x}, [sx, backward](const Tensor& g, const NeedsGrad&) {
+        return TensorList{backward(g, sx.get())};
+      });
+    };
   };
+  // a wrong first derivative (3x instead of 2x)
+  auto wrong_square = square_with("wrong_square", [](const Tensor& g, const Tensor& x) { return g * x * 3.0; });
   Tensor x = det_values({3}, 0.5, 1.5, 81).requires_grad_();
   GradcheckOptions quiet;
   quiet.raise = false;
@@ -369,33 +375,16 @@ TEST_CASE("autograd: gradcheck and gradgradcheck detect wrong derivatives", "[au
   REQUIRE_THROWS_WITH(gradcheck([&](const TensorList& in) { return wrong_square(in[0]); }, {x}),
                       Catch::Contains("Jacobian mismatch"));
   // right first derivative, but the backward is not differentiable (detached): only gradgradcheck sees it
-  auto detached_square = [](const Tensor& x) {
-    Tensor out;
-    {
-      NoGradGuard ng;
-      out = x * x;
-    }
-    SavedTensor sx(x, "detached_square");
-    return autograd::record("detached_square", out, {x}, [sx](const Tensor& g, const NeedsGrad&) {
-      return TensorList{g * sx.get().detach() * 2.0};
-    });
-  };
+  auto detached_square =
+      square_with("detached_square", [](const Tensor& g, const Tensor& x) { return g * x.detach() * 2.0; });
   CHECK(gradcheck([&](const TensorList& in) { return detached_square(in[0]); }, {x}));
   CHECK_FALSE(gradgradcheck([&](const TensorList& in) { return detached_square(in[0]); }, {x}, quiet));
   // right first derivative without a graph (what gradcheck checks), but a wrong one under
   // create_graph (3x, differentiable and self-consistent): gradgradcheck compares the two, as
   // the ops with a fused first-order backward (elu, leaky_relu, tanh, ...) need
-  auto two_backwards = [](const Tensor& x) {
-    Tensor out;
-    {
-      NoGradGuard ng;
-      out = x * x;
-    }
-    SavedTensor sx(x, "two_backwards");
-    return autograd::record("two_backwards", out, {x}, [sx](const Tensor& g, const NeedsGrad&) {
-      return TensorList{g * sx.get() * (GradMode::is_enabled() ? 3.0 : 2.0)};
-    });
-  };
+  auto two_backwards = square_with("two_backwards", [](const Tensor& g, const Tensor& x) {
+    return g * x * (GradMode::is_enabled() ? 3.0 : 2.0);
+  });
   CHECK(gradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}));
   CHECK_FALSE(gradgradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}, quiet));
   REQUIRE_THROWS_WITH(gradgradcheck([&](const TensorList& in) { return two_backwards(in[0]); }, {x}),
