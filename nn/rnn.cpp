@@ -1,6 +1,7 @@
-// LSTM / GRU. The multi-layer modules run step by step and pass each layer's
-// per-step outputs directly to the next layer (no stacking and re-slicing, so
-// the backward pass does not scatter every step into a full-sequence buffer).
+// LSTM / GRU. nn::LSTM runs each layer as one lstm_sequence op over the whole sequence (its
+// input projections in one GEMM before it); nn::GRU and the cells run step by step, and GRU
+// passes each layer's per-step outputs directly to the next layer (no stacking and re-slicing,
+// so the backward pass does not scatter every step into a full-sequence buffer).
 #include "nn/rnn.h"
 
 #include <cmath>
@@ -164,6 +165,16 @@ std::vector<Tensor> RNNBase::unbind_time(const Tensor& x, bool& unbatched, const
   return steps;
 }
 
+Tensor RNNBase::time_major(const Tensor& x, bool& unbatched, const char* name) const {
+  DUEL_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(-1) == input_size, name, ": expected an input ",
+             options.batch_first ? "[N, T, " : "[T, N, ", input_size, "] (or unbatched [T, ", input_size,
+             "]), got shape ", shape_str(x.sizes()));
+  unbatched = x.dim() == 2;
+  Tensor seq = unbatched ? x.unsqueeze(1) : (options.batch_first ? x.transpose(0, 1) : x);
+  DUEL_CHECK(seq.size(0) > 0, name, ": the input has no time steps (shape ", shape_str(x.sizes()), ")");
+  return seq;
+}
+
 Tensor RNNBase::stack_time(const std::vector<Tensor>& steps, bool unbatched) const {
   if (unbatched) return stack(steps, 0).squeeze(1);
   return stack(steps, options.batch_first ? 1 : 0);
@@ -193,24 +204,27 @@ LSTM::LSTM(int64_t in, int64_t hidden, const RNNOptions& opt) : RNNBase(in, hidd
 Tensor LSTM::forward(const Tensor& x) { return forward_with_state(x).first; }
 
 std::pair<Tensor, LSTMState> LSTM::forward_with_state(const Tensor& x, const LSTMState& state) {
+  // The whole sequence per layer: the input projections of all T steps in one GEMM, then the
+  // recurrence as one lstm_sequence node (tensor/ops/rnn.cpp), whose backward forms W_hh's
+  // gradient in one GEMM too.
   bool unbatched = false;
-  std::vector<Tensor> steps = unbind_time(x, unbatched, "LSTM");
-  const int64_t batch = steps[0].size(0);
+  Tensor seq = time_major(x, unbatched, "LSTM");  // [T, N, input]
+  const int64_t T = seq.size(0), batch = seq.size(1), H = hidden_size;
   std::vector<Tensor> hn, cn;
   for (int64_t l = 0; l < options.num_layers; ++l) {
     Tensor h = initial_state(state.first, l, batch, unbatched, x, "h0");
     Tensor c = initial_state(state.second, l, batch, unbatched, x, "c0");
-    for (auto& s : steps) {
-      std::tie(h, c) = lstm_step(s, h, c, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
-      s = h;
-    }
-    hn.push_back(h);
-    cn.push_back(c);
-    dropout_between(steps, l);
+    Tensor gates = matmul(seq, weight_ih[l].t());  // [T, N, 4H]
+    Tensor out = lstm_sequence(gates, h, c, weight_hh[l], bias_ih[l], bias_hh[l]);  // [T, N, 2H]
+    seq = out.narrow(2, 0, H);
+    hn.push_back(seq.select(0, T - 1));
+    cn.push_back(out.select(0, T - 1).narrow(1, H, H));
+    if (options.dropout > 0 && training_ && l < options.num_layers - 1) seq = dropout(seq, options.dropout, true);
   }
   Tensor h_n = stack(hn, 0), c_n = stack(cn, 0);
   if (unbatched) h_n = h_n.squeeze(1), c_n = c_n.squeeze(1);
-  return {stack_time(steps, unbatched), {h_n, c_n}};
+  if (unbatched) return {seq.squeeze(1), {h_n, c_n}};
+  return {options.batch_first ? seq.transpose(0, 1) : seq, {h_n, c_n}};
 }
 
 GRU::GRU(int64_t in, int64_t hidden, const RNNOptions& opt) : RNNBase(in, hidden, opt, 3, "GRU") {}

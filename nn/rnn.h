@@ -68,6 +68,8 @@ class RNNBase : public Module {
   RNNBase(int64_t input_size, int64_t hidden_size, const RNNOptions& opt, int64_t gates, const char* name);
   // x -> per-step inputs [N, I] (time-major), plus whether the input was unbatched
   std::vector<Tensor> unbind_time(const Tensor& x, bool& unbatched, const char* name) const;
+  // x -> the whole sequence time-major [T, N, I] (a view), plus whether the input was unbatched
+  Tensor time_major(const Tensor& x, bool& unbatched, const char* name) const;
   Tensor stack_time(const std::vector<Tensor>& steps, bool unbatched) const;
   Tensor initial_state(const Tensor& s, int64_t layer, int64_t batch, bool unbatched, const Tensor& like,
                        const char* what) const;

@@ -1,4 +1,4 @@
-// lstm_cell (tensor/ops/rnn.cpp, kernels/cpu/rnn.cpp): forward against a scalar reference
+// lstm_cell and lstm_sequence (tensor/ops/rnn.cpp, kernels/cpu/rnn.cpp). lstm_cell: forward against a scalar reference
 // written here from the LSTM equations, the fused backward against finite differences
 // (gradcheck) and against the op-by-op backward it replaces, second derivatives
 // (gradgradcheck), float32 (the vectorised sigmoid / tanh) against float64, and errors. The
@@ -151,4 +151,122 @@ TEST_CASE("lstm_cell: errors name the op, the shapes and what was expected", "[n
              Catch::Contains("lstm_cell: expected floating tensors, got int64"));
   CHECK_THAT(error_of([&] { lstm_cell(a, {}, c.to(Device("sim"))); }),
              Catch::Contains("lstm_cell: expected c on cpu (where the input gates are), got sim"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// lstm_sequence: a whole LSTM layer as one node. The reference is the loop nn::LSTM ran before,
+// written here in the ops it used (matmul and lstm_cell per step); nn::LSTM, which now calls
+// lstm_sequence, is also checked against PyTorch (tests/nn/test_nn_layers.cpp).
+
+namespace {
+
+Tensor lstm_loop(const Tensor& xg, const Tensor& h0, const Tensor& c0, const Tensor& w, const Tensor& bx,
+                 const Tensor& bh) {
+  const int64_t N = xg.size(1), H = w.size(1);
+  Tensor h = h0.defined() ? h0 : zeros({N, H}, TensorOptions(xg.dtype()));
+  Tensor c = c0.defined() ? c0 : zeros({N, H}, TensorOptions(xg.dtype()));
+  std::vector<Tensor> out;
+  for (int64_t t = 0; t < xg.size(0); ++t) {
+    Tensor hc = lstm_cell(xg.select(0, t), matmul(h, w.t()), c, bx, bh);
+    h = hc.narrow(1, 0, H);
+    c = hc.narrow(1, H, H);
+    out.push_back(hc);
+  }
+  return stack(out, 0);
+}
+
+struct SeqInputs {
+  TensorList all;  // input gates [T, N, 4H], h0, c0 [N, H], W_hh [4H, H], the two biases [4H]
+};
+SeqInputs seq_inputs(int64_t T, int64_t N, int64_t H, uint64_t salt) {
+  return {{det_values({T, N, 4 * H}, -2, 2, salt), det_values({N, H}, -1, 1, salt + 1),
+           det_values({N, H}, -1.5, 1.5, salt + 2), det_values({4 * H, H}, -0.8, 0.8, salt + 3),
+           det_values({4 * H}, -0.5, 0.5, salt + 4), det_values({4 * H}, -0.5, 0.5, salt + 5)}};
+}
+
+TensorList leaves_of(const TensorList& ts) {
+  TensorList out;
+  for (const Tensor& t : ts) out.push_back(t.defined() ? t.detach().requires_grad_() : Tensor());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("lstm_sequence: forward and gradients equal the step-by-step loop", "[nn][rnn]") {
+  for (auto [T, N, H] : {std::array<int64_t, 3>{1, 2, 3}, {5, 3, 4}, {7, 1, 9}}) {
+    INFO("T " << T << " N " << N << " H " << H);
+    SeqInputs in = seq_inputs(T, N, H, 40 + T);
+    for (bool optional : {true, false}) {  // with and without h0, c0 and the biases
+      INFO("optional inputs " << optional);
+      TensorList x = in.all;
+      if (!optional) x[1] = x[2] = x[4] = x[5] = Tensor();
+      Tensor w = det_values({T, N, 2 * H}, -1, 1, 47);
+      auto run = [&](bool fused) {
+        TensorList l = leaves_of(x);
+        Tensor y = fused ? lstm_sequence(l[0], l[1], l[2], l[3], l[4], l[5]) : lstm_loop(l[0], l[1], l[2], l[3], l[4], l[5]);
+        sum(y * w).backward();
+        TensorList r{y.detach()};
+        for (const Tensor& t : l) r.push_back(t.defined() ? t.grad() : Tensor());
+        return r;
+      };
+      TensorList fused = run(true), loop = run(false);
+      const char* names[] = {"output", "d input gates", "d h0", "d c0", "d W_hh", "d input bias", "d hidden bias"};
+      for (size_t k = 0; k < fused.size(); ++k) {
+        if (!loop[k].defined()) continue;
+        REQUIRE(fused[k].defined());
+        check_close(fused[k], loop[k], 1e-12, 1e-13, names[k]);
+      }
+    }
+  }
+}
+
+TEST_CASE("lstm_sequence: gradcheck and gradgradcheck (float64)", "[nn][rnn][gradcheck]") {
+  auto f = [](const TensorList& a) { return lstm_sequence(a[0], a[1], a[2], a[3], a[4], a[5]); };
+  SeqInputs in = seq_inputs(3, 2, 3, 61);
+  TensorList l = leaves_of(in.all);
+  CHECK(gradcheck(f, l));
+  CHECK(gradgradcheck(f, l));
+  // without the optional inputs, and from non-contiguous ones
+  auto g = [](const TensorList& a) { return lstm_sequence(a[0], {}, {}, a[1]); };
+  CHECK(gradcheck(g, {l[0], l[3]}));
+  CHECK(gradgradcheck(g, {l[0], l[3]}));
+  CHECK(gradcheck(f, {noncontiguous_copy(in.all[0]).requires_grad_(), l[1], noncontiguous_copy(in.all[2]).requires_grad_(),
+                      noncontiguous_copy(in.all[3]).requires_grad_(), l[4], l[5]}));
+}
+
+TEST_CASE("lstm_sequence: float32 agrees with float64", "[nn][rnn]") {
+  const int64_t T = 6, N = 4, H = 21;  // H not a multiple of the SIMD width
+  SeqInputs in = seq_inputs(T, N, H, 71);
+  Tensor w = det_values({T, N, 2 * H}, -1, 1, 77);
+  auto run = [&](DType dt) {
+    TensorList l;
+    for (const Tensor& t : in.all) l.push_back(t.to(dt).detach().requires_grad_());
+    Tensor y = lstm_sequence(l[0], l[1], l[2], l[3], l[4], l[5]);
+    sum(y * w.to(dt)).backward();
+    TensorList r{y.detach().to(kFloat64)};
+    for (const Tensor& t : l) r.push_back(t.grad().to(kFloat64));
+    return r;
+  };
+  TensorList r64 = run(kFloat64), r32 = run(kFloat32);
+  for (size_t k = 0; k < r64.size(); ++k) check_close(r32[k], r64[k], 2e-5, 2e-5, "result " + std::to_string(k));
+}
+
+TEST_CASE("lstm_sequence: errors name the op, the shapes and what was expected", "[nn][rnn][errors]") {
+  Tensor xg = zeros({4, 3, 8}), w = zeros({8, 2});
+  CHECK_THAT(error_of([&] { lstm_sequence(xg, {}, {}, zeros({8, 3})); }),
+             Catch::Contains("lstm_sequence: expected a hidden weight [4H, H], got [8, 3]"));
+  CHECK_THAT(error_of([&] { lstm_sequence(zeros({3, 8}), {}, {}, w); }),
+             Catch::Contains("lstm_sequence: expected input gates [T, N, 4H] = [T, N, 8] (T >= 1) for a hidden weight "
+                             "[8, 2], got [3, 8]"));
+  CHECK_THAT(error_of([&] { lstm_sequence(zeros({0, 3, 8}), {}, {}, w); }), Catch::Contains("got [0, 3, 8]"));
+  CHECK_THAT(error_of([&] { lstm_sequence(xg, zeros({2, 2}), {}, w); }),
+             Catch::Contains("lstm_sequence: expected h0 of shape [3, 2], got [2, 2]"));
+  CHECK_THAT(error_of([&] { lstm_sequence(xg, {}, zeros({3, 2}, kFloat64), w); }),
+             Catch::Contains("lstm_sequence: expected c0 of dtype float32 (that of the input gates), got float64"));
+  CHECK_THAT(error_of([&] { lstm_sequence(xg, {}, {}, w, zeros({7})); }),
+             Catch::Contains("lstm_sequence: expected the input bias of shape [8], got [7]"));
+  CHECK_THAT(error_of([&] { lstm_sequence(xg, {}, {}, w.to(Device("sim"))); }),
+             Catch::Contains("lstm_sequence: expected the hidden weight on cpu (where the input gates are), got sim"));
+  CHECK_THAT(error_of([&] { lstm_sequence(zeros({4, 3, 8}, kInt64), {}, {}, zeros({8, 2}, kInt64)); }),
+             Catch::Contains("lstm_sequence: expected floating tensors, got int64"));
 }

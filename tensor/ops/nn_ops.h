@@ -71,6 +71,16 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // is written in ops).
 Tensor lstm_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& c,
                  const Tensor& input_bias = {}, const Tensor& hidden_bias = {});
+// One LSTM layer over a whole sequence, as one graph node (nn::LSTM calls it): input_gates
+// [T, N, 4H] are the input projections x_t W_ih^T of every step (one GEMM before the call), h0
+// and c0 [N, H] the initial state (undefined: zeros), hidden_weight W_hh [4H, H], the biases [4H]
+// optional. Step t runs lstm_cell(input_gates[t], h_{t-1} W_hh^T, c_{t-1}, biases). Returns
+// [T, N, 2H] with out[t] = [h_t | c_t]. The first backward runs the steps in reverse with the
+// fused cell kernel and then forms W_hh's gradient in one GEMM over all T*N rows (no per-step
+// nodes, weight products or gradient sums); under create_graph it differentiates the step-by-step
+// composite of lstm_cell and matmul, so higher derivatives flow.
+Tensor lstm_sequence(const Tensor& input_gates, const Tensor& h0, const Tensor& c0, const Tensor& hidden_weight,
+                     const Tensor& input_bias = {}, const Tensor& hidden_bias = {});
 // Inverted dropout: in training, zeroes with probability p and scales by 1/(1-p).
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);  // gen: the mask's stream (default generator if null)
 // weight [num_embeddings, dim], indices int64 of any shape -> [..., dim]

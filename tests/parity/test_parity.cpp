@@ -305,6 +305,10 @@ void build_table() {
   both("lstm_cell ^T, no hidden gates or biases", {NC({4 * 7, 3}, -3, 3), F({3, 7})}, [](const TensorList& a) {
     return TensorList{lstm_cell(T2(a[0]), {}, a[1]) * 2.0};
   });
+  // a whole layer: the emulated matmul and cell kernels called step by step, forward and reverse
+  both("lstm_sequence", {F({6, 5, 4 * 33}, -2, 2), F({5, 33}), F({5, 33}), F({4 * 33, 33}, -0.3, 0.3), F({4 * 33}),
+                         F({4 * 33})},
+       [](const TensorList& a) { return TensorList{lstm_sequence(a[0], a[1], a[2], a[3], a[4], a[5])}; });
 
   // ---- (d) softmax, batch norm ----
   both("softmax rows", {F({9, 1000}, -5, 5)}, [](const TensorList& a) {
@@ -439,6 +443,8 @@ std::vector<Case>& penalty_table() {
   t.push_back({"gp/lstm_cell", {F({3, 4 * 5}, -2, 2), F({3, 4 * 5}), F({3, 5}), F({4 * 5})}, [](const TensorList& a) {
                  return TensorList{lstm_cell(a[0], a[1], a[2], a[3])};
                }});
+  t.push_back({"gp/lstm_sequence", {F({3, 2, 4 * 5}, -2, 2), F({2, 5}), F({2, 5}), F({4 * 5, 5}), F({4 * 5})},
+               [](const TensorList& a) { return TensorList{lstm_sequence(a[0], a[1], a[2], a[3], a[4])}; }});
   t.push_back({"gp/softmax pool", {F({2, 3, 6, 6})}, [](const TensorList& a) {
                  Pool2dOptions o;
                  return TensorList{softmax(avg_pool2d(a[0], o), 1), max_pool2d(a[0] * a[0], o)};
