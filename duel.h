@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
+#include "kernels/cpu/fp_env.h"  // set_flush_denormal
 #include "kernels/impl.h"  // set_impl: which implementation runs an op (cuDNN, a CPU GEMM variant, ...)
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/linalg.h"

@@ -153,7 +153,8 @@ int cmd_train(const std::vector<std::string>& args) {
   o.resume = !given.count("no-resume");
   o.quiet = given.count("quiet") != 0 || !dist::is_root();  // one progress bar: rank 0's
   o.sync_batch_norm = given.count("sync-bn") != 0;
-  for (const char* k : {"out", "no-resume", "quiet", "sync-bn"}) given.erase(k);
+  o.flush_denormal = given.count("keep-denormals") == 0;
+  for (const char* k : {"out", "no-resume", "quiet", "sync-bn", "keep-denormals"}) given.erase(k);
   o.extra = given;
   train::Run run(o);
   if (!o.quiet)

@@ -7,6 +7,7 @@
 
 #include "data/image.h"
 #include "dist/dist.h"
+#include "kernels/cpu/fp_env.h"
 #include "nn/norm.h"
 #include "train/progress.h"
 
@@ -139,6 +140,9 @@ FitResult fit(Run& run) { return fit(run, find_model(run.options().model)); }
 FitResult fit(Run& run, const ModelInfo& info) {
   RunOptions& ro = run.mutable_options();
   DUEL_CHECK(ro.model == info.name, "fit: the run is of model '", ro.model, "', the model given is '", info.name, "'");
+  // Denormal floats flushed to zero while training, unless --keep-denormals: the optimizers'
+  // decaying averages otherwise reach that range and every operation on them is slow (on x86).
+  FlushDenormalGuard denormals(ro.flush_denormal);
   // Data-parallel (mpirun): every rank trains, rank 0 alone writes; the ranks agree on resuming.
   const bool distributed = dist::is_distributed(), writer = dist::is_root();
   const bool resuming = ro.resume && run.has_checkpoint();

@@ -32,6 +32,10 @@ ModelInfo with_common_options(ModelInfo info) {
   t.add(Option::flag("quiet", "no progress bar or summary").not_stored());
   t.add(Option::flag("sync-bn", "under mpirun: batch norm statistics over the whole global batch, not per rank")
             .not_stored());
+  t.add(Option::flag("keep-denormals",
+                     "compute with denormal floats instead of flushing them to zero (much slower on x86 CPUs "
+                     "once optimizer state decays into that range)")
+            .not_stored());
   for (auto& o : info.options.options()) t.add(o);
   for (auto& p : info.presets) t.add_preset(p);
   info.options = std::move(t);

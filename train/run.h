@@ -47,6 +47,7 @@ struct RunOptions {
   bool resume = true;                    // continue from out_dir/checkpoint.duel if present
   bool quiet = false;
   bool sync_batch_norm = false;          // data-parallel runs: batch norm over all ranks (--sync-bn)
+  bool flush_denormal = true;            // flush denormal floats to zero while training (kernels/cpu/fp_env.h)
   std::map<std::string, std::string> extra;  // model-specific --key value options (raw text)
 };
 
