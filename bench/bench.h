@@ -151,6 +151,10 @@ Prepared duel_env_steps(const std::string& env, int64_t steps);
 #ifdef DUEL_BENCH_WITH_TORCH
 // libtorch bodies (torch_cases.cpp).
 std::string torch_description();  // version, thread count, backends
+// The OPENBLAS_CORETYPE that gives libtorch's GEMM the kernel this CPU can run ("SkylakeX" on
+// an AVX-512 CPU, "Haswell" on an AVX2 one) when OpenBLAS fell back to an SSE kernel because it
+// did not recognise the CPU; "" when its choice is fine (or OpenBLAS is not the BLAS).
+std::string torch_blas_coretype_fix();
 void torch_set_threads(int threads);
 Prepared torch_matmul(const MatmulSpec& s);
 Prepared torch_linear(const LinearSpec& s);

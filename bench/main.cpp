@@ -3,7 +3,7 @@
 //
 //   duel_bench [--filter SUBSTR] [--reps N] [--threads N] [--min-time MS]
 //              [--stat median|min] [--clock wall|cpu] [--quiesce MS]
-//              [--gemm IMPL] [--no-torch] [--markdown] [--list]
+//              [--gemm IMPL] [--no-torch] [--blas-as-is] [--markdown] [--list]
 //
 // Compute-bound rows (matmul, linear, conv) report GFLOP/s and the fraction
 // of the peak (the larger of cores x GHz x FLOPs/cycle and a measured FMA
@@ -17,6 +17,7 @@
 // This is a benchmark, not a test: nothing here asserts on timings.
 #include <immintrin.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -67,6 +68,7 @@ struct Options {
   double min_time_ms = 20;
   double flops_per_cycle = 32;  // AVX2: 2 FMA pipes x 8 float lanes x 2 FLOPs
   bool torch = true;
+  bool blas_as_is = false;
   bool markdown = false;
   bool list = false;
   bool cpu_clock = false;
@@ -92,6 +94,9 @@ struct Options {
       "  --gemm IMPL       duel's float32 GEMM: auto|avx512|avx2|generic|eigen (default: $DUEL_GEMM, else auto);\n"
       "                    the \"matmul eigen\" rows always run Eigen's GEMM, for comparison\n"
       "  --no-torch        skip the libtorch columns\n"
+      "  --blas-as-is      keep OpenBLAS's own kernel choice for libtorch, even an SSE fallback (by default,\n"
+      "                    when OpenBLAS did not recognise this CPU, duel_bench runs itself again with\n"
+      "                    OPENBLAS_CORETYPE=SkylakeX or Haswell; a set OPENBLAS_CORETYPE is always kept)\n"
       "  --markdown        print the table as Markdown\n"
       "  --list            list the rows and exit\n");
   std::exit(code);
@@ -134,6 +139,7 @@ Options parse(int argc, char** argv) {
       o.cpu_clock = c == "cpu";
     } else if (a == "--gemm") o.gemm = value(i);
     else if (a == "--no-torch") o.torch = false;
+    else if (a == "--blas-as-is") o.blas_as_is = true;
     else if (a == "--markdown") o.markdown = true;
     else if (a == "--list") o.list = true;
     else if (a == "-h" || a == "--help") usage(0);
@@ -659,6 +665,20 @@ int main(int argc, char** argv) {
   bool with_torch = false;
 #ifdef DUEL_BENCH_WITH_TORCH
   with_torch = opt.torch;
+  // OpenBLAS chose its kernel when the program loaded; a fair libtorch column needs the one this
+  // CPU can run, so start again with it named (docs/performance.md, "Reproducing").
+  if (with_torch && !opt.blas_as_is && !std::getenv("OPENBLAS_CORETYPE")) {
+    const std::string core = torch_blas_coretype_fix();
+    if (!core.empty()) {
+      std::fprintf(stderr,
+                   "duel_bench: OpenBLAS did not recognise this CPU and chose an SSE kernel for libtorch; running "
+                   "again with OPENBLAS_CORETYPE=%s (--blas-as-is keeps its choice)\n",
+                   core.c_str());
+      setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+      execv("/proc/self/exe", argv);
+      std::perror("duel_bench: execv /proc/self/exe");  // not reached unless it failed: go on as is
+    }
+  }
   if (with_torch) torch_set_threads(opt.threads);
 #endif
 

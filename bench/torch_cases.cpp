@@ -40,6 +40,19 @@ std::string torch_description() {
   return os.str();
 }
 
+std::string torch_blas_coretype_fix() {
+  using CoreName = char* (*)();
+  auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!f) return "";
+  const std::string core = f();
+  if (core != "Prescott" && core != "Core2" && core != "Nehalem" && core != "Penryn" && core != "Dunnington") return "";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
+}
+
 void torch_set_threads(int threads) { torch::set_num_threads(threads); }
 
 Prepared torch_matmul(const MatmulSpec& s) {
