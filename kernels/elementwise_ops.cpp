@@ -6,7 +6,7 @@ namespace duel {
 const char* unary_op_name(UnaryOp op) {
   static const char* names[] = {"neg",  "exp",  "log",     "log1p", "sqrt",       "rsqrt",      "abs",
                                 "sign", "square", "reciprocal", "sin", "cos",      "tanh",       "sigmoid",
-                                "relu", "leaky_relu", "softplus", "clamp", "pow",  "add_scalar", "mul_scalar",
+                                "relu", "leaky_relu", "elu", "softplus", "clamp", "pow",  "add_scalar", "mul_scalar",
                                 "logical_not"};
   return names[static_cast<int>(op)];
 }
@@ -14,7 +14,8 @@ const char* unary_op_name(UnaryOp op) {
 const char* binary_op_name(BinaryOp op) {
   static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt",
                                 "le",  "gt",  "ge",  "logical_and", "logical_or", "relu_backward",
-                                "leaky_relu_backward", "tanh_backward", "sigmoid_backward"};
+                                "leaky_relu_backward", "tanh_backward", "sigmoid_backward",
+                                "elu_backward"};
   return names[static_cast<int>(op)];
 }
 

@@ -8,6 +8,7 @@ enum class UnaryOp {
   Neg, Exp, Log, Log1p, Sqrt, Rsqrt, Abs, Sign, Square, Reciprocal, Sin, Cos, Tanh, Sigmoid,
   Relu,
   LeakyRelu,  // p.a = negative slope
+  Elu,        // p.a = alpha: x > 0 ? x : alpha * (exp(x) - 1)
   Softplus,   // p.a = beta, p.b = threshold
   Clamp,      // p.a = lo, p.b = hi
   PowScalar,  // p.a = exponent
@@ -27,6 +28,7 @@ enum class BinaryOp {
   LeakyReluBackward,  // (g, x) -> x > 0 ? g : alpha * g
   TanhBackward,       // (g, y) -> g * (1 - y^2)
   SigmoidBackward,    // (g, y) -> g * y * (1 - y)
+  EluBackward,        // (g, y) -> y > 0 ? g : g * (y + alpha), y = elu(x)
 };
 
 const char* unary_op_name(UnaryOp op);

@@ -130,13 +130,14 @@ TEST_CASE("elementwise: gradgradcheck on broadcast and non-contiguous inputs", "
   CHECK(gradgradcheck([](const TensorList& x) { return where(x[0] > 1.0, x[0] * x[0], softplus(x[0])); }, {nc}));
 }
 
-TEST_CASE("elementwise: relu/leaky_relu/tanh/sigmoid fused backward equals composite formula", "[elementwise]") {
+TEST_CASE("elementwise: relu/leaky_relu/elu/tanh/sigmoid fused backward equals composite formula", "[elementwise]") {
   // Without create_graph the fused kernels run; with create_graph the composite formulas. Both must agree.
   Tensor x = noncontiguous_copy(det_values({4, 5}, -2, 2, 7)).requires_grad_();
   Tensor g = det_values({4, 5}, -1, 1, 8);
   for (auto op : std::vector<std::function<Tensor(const Tensor&)>>{
            [](const Tensor& t) { return relu(t); }, [](const Tensor& t) { return leaky_relu(t, 0.1); },
-           [](const Tensor& t) { return tanh(t); }, [](const Tensor& t) { return sigmoid(t); }}) {
+           [](const Tensor& t) { return elu(t, 0.7); }, [](const Tensor& t) { return tanh(t); },
+           [](const Tensor& t) { return sigmoid(t); }}) {
     Tensor g1 = autograd::grad({op(x)}, {x}, {g})[0];
     Tensor g2 = autograd::grad({op(x)}, {x}, {g}, /*create_graph=*/true)[0];
     check_close(g1, g2.detach(), 1e-14, 1e-15, "fused vs composite");
@@ -329,6 +330,33 @@ TEST_CASE("elementwise: float exp and sigmoid agree with double precision (the S
   CHECK(std::isinf(e[4]));  // exp(89) overflows
   CHECK(s[9] == 1.0f);
   CHECK(s[10] == 0.0f);
+}
+
+// elu of a contiguous float tensor takes the vectorised exp too (then x > 0 ? x : alpha * (e - 1)):
+// against double precision around the lane width, and for values whose exp overflows or is NaN.
+TEST_CASE("elementwise: float elu agrees with double precision (the SIMD path)", "[elementwise]") {
+  Generator gen(6);
+  const double alpha = 0.7;
+  for (int64_t n : {1, 7, 8, 9, 31, 1000}) {
+    std::vector<float> x = (rand({n}, TensorOptions(kFloat32), &gen) * 40.0 - 30.0).to_vector<float>();
+    std::vector<float> y = elu(from_vector(x, {n}), alpha).to_vector<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      INFO("n " << n << ", x " << x[i]);
+      const double ref = x[i] > 0 ? x[i] : alpha * std::expm1((double)x[i]);
+      CHECK(std::abs(y[i] - ref) <= 4e-7 * std::abs(ref) + 1e-7);  // exp(x) - 1 in float near 0
+    }
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.0f, -0.0f, 100.0f, 1e30f, inf, -inf, -200.0f, NAN};
+  std::vector<float> y = elu(from_vector(x, {(int64_t)x.size()}), alpha).to_vector<float>();
+  CHECK(y[0] == 0.0f);
+  CHECK(y[1] == 0.0f);
+  CHECK(y[2] == 100.0f);  // exp(100) overflows; the select keeps x
+  CHECK(y[3] == 1e30f);
+  CHECK(y[4] == inf);
+  CHECK(y[5] == float(-alpha));
+  CHECK(y[6] == float(-alpha));
+  CHECK(std::isnan(y[7]));
 }
 
 // tanh of contiguous float tensors runs 8 lanes at a time too: a polynomial below |x| = 0.625,

@@ -126,16 +126,22 @@ void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
     default: break;
   }
   if constexpr (std::is_same_v<T, float>) {
-    // exp, sigmoid and tanh of contiguous float tensors: 8 lanes at a time (kernels/cpu/simd_math.h)
-    if ((op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh) && in.is_contiguous() && out.is_contiguous() &&
-        in.sizes() == out.sizes() && have_avx2_fma()) {
+    // exp, sigmoid, tanh and elu of contiguous float tensors: 8 lanes at a time (kernels/cpu/simd_math.h)
+    if ((op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Elu) &&
+        in.is_contiguous() && out.is_contiguous() && in.sizes() == out.sizes() && have_avx2_fma()) {
       const float* x = static_cast<const float*>(in.raw_data());
       float* y = out.data<float>();
       const int64_t n = out.numel(), chunk = 1 << 14;
 #pragma omp parallel for if (n >= kParallelGrain)
       for (int64_t c = 0; c < n; c += chunk) {
         if (op == UnaryOp::Exp) exp_avx2(x + c, y + c, std::min(chunk, n - c));
-        else if (op == UnaryOp::Sigmoid) sigmoid_avx2(x + c, y + c, std::min(chunk, n - c));
+        else if (op == UnaryOp::Elu) {
+          // exp of the chunk (an overflow to inf is discarded where x > 0), then the select, in
+          // the arithmetic of the scalar path below
+          const int64_t m = std::min(chunk, n - c);
+          exp_avx2(x + c, y + c, m);
+          for (int64_t i = c; i < c + m; ++i) y[i] = x[i] > 0 ? x[i] : float(a * double(y[i] - 1.0f));
+        } else if (op == UnaryOp::Sigmoid) sigmoid_avx2(x + c, y + c, std::min(chunk, n - c));
         else tanh_avx2(x + c, y + c, std::min(chunk, n - c));
       }
       return;
@@ -154,6 +160,7 @@ void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
       case UnaryOp::Tanh: return map1<T, T>(out, in, [](T v) { return std::tanh(v); });
       case UnaryOp::Sigmoid: return map1<T, T>(out, in, [](T v) { return sigmoid_scalar(v); });  // stable for large |v|
       case UnaryOp::LeakyRelu: return map1<T, T>(out, in, [a](T v) { return v > 0 ? v : T(a * v); });
+      case UnaryOp::Elu: return map1<T, T>(out, in, [a](T v) { return v > 0 ? v : T(a * (std::exp(v) - T(1))); });
       case UnaryOp::Softplus:
         return map1<T, T>(out, in, [a, b](T v) {
           T bv = a * v;
@@ -193,6 +200,8 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, do
       return map2<T, T>(out, a, b, [alpha](T g, T x) { return x > 0 ? g : T(alpha * g); });
     case BinaryOp::TanhBackward: return map2<T, T>(out, a, b, [](T g, T y) { return T(g * (T(1) - y * y)); });
     case BinaryOp::SigmoidBackward: return map2<T, T>(out, a, b, [](T g, T y) { return T(g * y * (T(1) - y)); });
+    case BinaryOp::EluBackward:
+      return map2<T, T>(out, a, b, [alpha](T g, T y) { return y > 0 ? g : T(g * (y + alpha)); });
     case BinaryOp::Pow:
       if constexpr (std::is_floating_point_v<T>)
         return map2<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });

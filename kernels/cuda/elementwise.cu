@@ -150,6 +150,11 @@ struct LeakyReluF {
   DUEL_DEVICE DUEL_FORCEINLINE T operator()(T v) const { return v > 0 ? v : T(slope * v); }
 };
 template <class T>
+struct EluF {
+  T alpha;
+  DUEL_DEVICE DUEL_FORCEINLINE T operator()(T v) const { return v > 0 ? v : T(alpha * (dm::exp(v) - T(1))); }
+};
+template <class T>
 struct SoftplusF {
   T beta, threshold;
   DUEL_DEVICE DUEL_FORCEINLINE T operator()(T v) const {
@@ -220,6 +225,11 @@ struct LeakyReluBackwardF {  // (g, x)
   T alpha;
   DUEL_DEVICE DUEL_FORCEINLINE T operator()(T g, T x) const { return x > 0 ? g : T(alpha * g); }
 };
+template <class T>
+struct EluBackwardF {  // (g, y), y = elu(x)
+  T alpha;
+  DUEL_DEVICE DUEL_FORCEINLINE T operator()(T g, T y) const { return y > 0 ? g : T(g * (y + alpha)); }
+};
 
 // ------------------------------------------------------------------------ host side ----
 template <class To, class Ti, class F>
@@ -287,6 +297,7 @@ void unary_typed(UnaryOp op, const Tensor& in, Tensor& out, UnaryParams p) {
       case UnaryOp::Tanh: return launch_map1<T, T>(out, in, TanhF{});
       case UnaryOp::Sigmoid: return launch_map1<T, T>(out, in, SigmoidF{});
       case UnaryOp::LeakyRelu: return launch_map1<T, T>(out, in, LeakyReluF<T>{a});
+      case UnaryOp::Elu: return launch_map1<T, T>(out, in, EluF<T>{a});
       case UnaryOp::Softplus: return launch_map1<T, T>(out, in, SoftplusF<T>{a, b});
       case UnaryOp::PowScalar: return launch_map1<T, T>(out, in, PowScalarF<T>{a});
       default: break;
@@ -321,6 +332,7 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, do
     case BinaryOp::LeakyReluBackward: return launch_map2<T, T>(out, a, b, LeakyReluBackwardF<T>{alpha});
     case BinaryOp::TanhBackward: return launch_map2<T, T>(out, a, b, TanhBackwardF{});
     case BinaryOp::SigmoidBackward: return launch_map2<T, T>(out, a, b, SigmoidBackwardF{});
+    case BinaryOp::EluBackward: return launch_map2<T, T>(out, a, b, EluBackwardF<T>{alpha});
     case BinaryOp::Pow:
       if constexpr (std::is_floating_point_v<T>) return launch_map2<T, T>(out, a, b, PowF{});
       break;

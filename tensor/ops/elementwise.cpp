@@ -287,26 +287,20 @@ Tensor prelu(const Tensor& a, const Tensor& weight) {
 }
 
 Tensor elu(const Tensor& a, double alpha) {
-  // One graph node, not the six of the formula below: its intermediates are not recorded, and
-  // the first-order backward is three passes, g where y > 0, else g * (y + alpha) (ELU's
-  // derivative in terms of its output, as PyTorch's elu_backward), instead of the formula's
-  // chain of where, product, exp and clamp gradients. Under create_graph the backward is the
-  // same expression written in recorded ops on a recomputed y (differentiable again: ELU'' =
-  // y + alpha below 0).
-  Tensor out;
-  {
-    NoGradGuard no_grad;
-    // exp of the clamped input: exp(a) of a large positive a would overflow (and 0 * inf = NaN)
-    out = where(a > 0.0, a, (exp(clamp_max(a, 0.0)) - 1.0) * alpha);
-  }
+  // One kernel each way: the forward x > 0 ? x : alpha * (exp(x) - 1), and the first-order
+  // backward in terms of the output, y > 0 ? g : g * (y + alpha) (ELU's derivative, as PyTorch's
+  // elu_backward). Under create_graph the backward is the same expression written in recorded
+  // ops on a recomputed y (differentiable again: ELU'' = y + alpha below 0).
+  Tensor out = floating_unary_forward(UnaryOp::Elu, a, UnaryParams{alpha, 0});
   SavedTensor sa(a, "elu"), sy = autograd::save_output(out, "elu");
   return autograd::record("elu", out, {a}, [sa, sy, alpha](const Tensor& g, const NeedsGrad&) {
     if (GradMode::is_enabled()) {
       const Tensor& x = sa.get();
       return TensorList{where(x > 0.0, g, g * (elu(x, alpha) + alpha))};
     }
-    const Tensor& y = sy.get();
-    return TensorList{where(y > 0.0, g, g * (y + alpha))};
+    Tensor gx = empty_like(g);
+    DUEL_KERNEL(g.device(), binary, BinaryOp::EluBackward, g, sy.get(), gx, alpha);
+    return TensorList{gx};
   });
 }
 

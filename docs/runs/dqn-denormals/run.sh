@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Denormal floats in DQN training (docs/performance.md, "Denormals"): 60k frames of Nature DQN on
-# MinAtar Breakout (55k with updates: 13750 updates and the acting), one thread, with the default
+# MinAtar Breakout (55k updates, one per frame after learning starts, and the acting), one thread, with the default
 # (denormals flushed to zero while training) and with --keep-denormals, alternated twice. Prints
 # the run's CPU seconds and its last evaluation (10 greedy episodes): the two modes train the
 # same network here.
