@@ -376,18 +376,26 @@ Tensor SkipRnn::run(const Tensor& ids, RnnState& s) {
              "SkipRnn: the state holds ", s.h.size(), " layers of batch ", s.h[0].size(0), "; expected ", N,
              " layers of batch ", B);
   Tensor x_all = one_hot(ids, V, opts.dtype);  // [T, B, V]
-  std::vector<Tensor> tops;                    // [h^1_t, ..., h^N_t] for every t
+  if (lstm) {
+    // Layer n's input at step t is [x_t | h^{n-1}_t], so the layers can run one at a time over
+    // the whole segment: the input projections of all T steps in one GEMM, and the recurrence
+    // as one lstm_sequence node (LSTMCell::forward_sequence), as nn::LSTM does.
+    std::vector<Tensor> layers;  // h^n_{1..T}, [T, B, H] each
+    for (int64_t n = 0; n < N; ++n) {
+      auto& cell = *std::static_pointer_cast<nn::LSTMCell>(cells[n]);
+      auto [hs, state] = cell.forward_sequence(n == 0 ? x_all : cat({x_all, layers.back()}, 2), {s.h[n], s.c[n]});
+      layers.push_back(hs);
+      std::tie(s.h[n], s.c[n]) = state;
+    }
+    return (*out)(N == 1 ? layers[0] : cat(layers, 2));  // y_t = b_y + sum_n W_{h^n y} h^n_t
+  }
+  std::vector<Tensor> tops;  // [h^1_t, ..., h^N_t] for every t
   for (int64_t t = 0; t < T; ++t) {
     Tensor x = x_all.select(0, t);
     std::vector<Tensor> hs;
     for (int64_t n = 0; n < N; ++n) {
       Tensor in = n == 0 ? x : cat({x, hs.back()}, 1);
-      if (lstm) {
-        auto [h, c] = (*std::static_pointer_cast<nn::LSTMCell>(cells[n]))(in, {s.h[n], s.c[n]});
-        s.h[n] = h, s.c[n] = c;
-      } else {
-        s.h[n] = (*std::static_pointer_cast<nn::GRUCell>(cells[n]))(in, s.h[n]);
-      }
+      s.h[n] = (*std::static_pointer_cast<nn::GRUCell>(cells[n]))(in, s.h[n]);  // GRU: step by step
       hs.push_back(s.h[n]);
     }
     tops.push_back(N == 1 ? hs[0] : cat(hs, 1));

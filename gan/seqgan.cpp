@@ -87,14 +87,11 @@ class TokenLstm : public nn::Module {
   Tensor logits(const Tensor& y) {
     const int64_t B = y.size(0), T = y.size(1);
     Tensor in = cat({zeros({B, 1}, TensorOptions(kInt64)), y.narrow(1, 0, T - 1)}, 1);  // start token, y_1..y_{T-1}
-    Tensor e = (*embedding)(in);                                                        // [B, T, E]
-    nn::LSTMState s;
-    std::vector<Tensor> out;
-    for (int64_t t = 0; t < T; ++t) {
-      s = (*cell)(e.select(1, t), s);
-      out.push_back(s.first);
-    }
-    return (*output)(stack(out, 1));
+    Tensor e = (*embedding)(in).transpose(0, 1);                                        // [T, B, E]
+    // the whole sequence at once (the values of T cell steps): the input projections in one
+    // GEMM, the recurrence as one lstm_sequence node
+    Tensor hs = cell->forward_sequence(e).first;     // h_1..h_T, [T, B, H]
+    return (*output)(hs.transpose(0, 1));           // [B, T, V]
   }
 
   // log p(y_t | y_{1:t-1}) for every t, [B, T].

@@ -86,6 +86,24 @@ LSTMState LSTMCell::forward(const Tensor& x_in, const LSTMState& state) {
   return {h2, c2};
 }
 
+std::pair<Tensor, LSTMState> LSTMCell::forward_sequence(const Tensor& xs, const LSTMState& state) {
+  DUEL_CHECK(xs.dim() == 3 && xs.size(0) > 0 && xs.size(2) == input_size,
+             "LSTMCell::forward_sequence: expected a sequence [T, N, ", input_size, "] with T >= 1, got shape ",
+             shape_str(xs.sizes()));
+  const int64_t T = xs.size(0), H = hidden_size;
+  Tensor hc = lstm_layer(xs, state.first, state.second, weight_ih, weight_hh, bias_ih, bias_hh);
+  Tensor hs = hc.narrow(2, 0, H);
+  return {hs, {hs.select(0, T - 1), hc.select(0, T - 1).narrow(1, H, H)}};
+}
+
+Tensor lstm_layer(const Tensor& xs, const Tensor& h0, const Tensor& c0, const Tensor& weight_ih,
+                  const Tensor& weight_hh, const Tensor& bias_ih, const Tensor& bias_hh) {
+  DUEL_CHECK(xs.dim() == 3 && weight_ih.dim() == 2 && xs.size(2) == weight_ih.size(1),
+             "lstm_layer: expected a sequence [T, N, I] and an input weight [4H, I], got ", shape_str(xs.sizes()),
+             " and ", shape_str(weight_ih.sizes()));
+  return lstm_sequence(matmul(xs, weight_ih.t()), h0, c0, weight_hh, bias_ih, bias_hh);
+}
+
 std::string LSTMCell::extra_repr() const {
   return std::to_string(input_size) + ", " + std::to_string(hidden_size) + (bias_ih.defined() ? "" : ", bias=False");
 }
@@ -214,8 +232,7 @@ std::pair<Tensor, LSTMState> LSTM::forward_with_state(const Tensor& x, const LST
   for (int64_t l = 0; l < options.num_layers; ++l) {
     Tensor h = initial_state(state.first, l, batch, unbatched, x, "h0");
     Tensor c = initial_state(state.second, l, batch, unbatched, x, "c0");
-    Tensor gates = matmul(seq, weight_ih[l].t());  // [T, N, 4H]
-    Tensor out = lstm_sequence(gates, h, c, weight_hh[l], bias_ih[l], bias_hh[l]);  // [T, N, 2H]
+    Tensor out = lstm_layer(seq, h, c, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);  // [T, N, 2H]
     seq = out.narrow(2, 0, H);
     hn.push_back(seq.select(0, T - 1));
     cn.push_back(out.select(0, T - 1).narrow(1, H, H));

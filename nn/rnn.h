@@ -27,11 +27,22 @@ class LSTMCell : public Module {
   Tensor forward(const Tensor& x) override;                     // zero state; returns h'
   LSTMState forward(const Tensor& x, const LSTMState& state);   // returns (h', c')
   LSTMState operator()(const Tensor& x, const LSTMState& state) { return forward(x, state); }
+  // The cell over a whole sequence xs [T, N, input_size] from `state`: h_1..h_T [T, N, H] and
+  // the state after x_T; the same values as T calls of forward(), computed as one lstm_layer
+  // (one GEMM for the input projections, one lstm_sequence node for the recurrence).
+  std::pair<Tensor, LSTMState> forward_sequence(const Tensor& xs, const LSTMState& state = {});
   std::string extra_repr() const override;
 
   int64_t input_size, hidden_size;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // [4H, I], [4H, H], [4H], [4H]
 };
+
+// One LSTM layer over a sequence: xs [T, N, I], h0 and c0 [N, H] (undefined: zeros), the weights
+// and biases of an LSTMCell (biases optional). Returns [T, N, 2H], out[t] = [h_t | c_t]: the
+// input projections of all T steps in one matmul, then lstm_sequence (tensor/ops/nn_ops.h).
+// nn::LSTM, LSTMCell::forward_sequence and the zoo's recurrent nets run on it.
+Tensor lstm_layer(const Tensor& xs, const Tensor& h0, const Tensor& c0, const Tensor& weight_ih,
+                  const Tensor& weight_hh, const Tensor& bias_ih = {}, const Tensor& bias_hh = {});
 
 // One GRU step. x [N, input_size] (or [input_size]); h [N, hidden_size].
 class GRUCell : public Module {

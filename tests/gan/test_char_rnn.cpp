@@ -121,3 +121,48 @@ TEST_CASE("char-rnn: SkipRnn gradients match finite differences (float64)", "[tr
         inputs));
   }
 }
+
+TEST_CASE("char-rnn: SkipRnn's LSTM layers over the whole segment equal Graves's equations step by step", "[char-rnn]") {
+  // SkipRnn runs each LSTM layer as one lstm_sequence over the segment; the reference here is
+  // the network's definition, step by step with the same cells: layer n at step t reads
+  // [x_t | h^{n-1}_t], the output reads [h^1_t | ... | h^N_t]. Outputs, final states and every
+  // parameter's gradient, in float64.
+  manual_seed(8);
+  gan::SkipRnn net(7, 5, 3, /*lstm=*/true);
+  net.to(kFloat64);
+  Tensor ids = randint(0, 7, {9, 4});
+  Tensor w = randn({9, 4, 7}, TensorOptions(kFloat64));
+  const TensorOptions f64(kFloat64);
+
+  gan::RnnState s;
+  Tensor y = net.run(ids, s);
+  net.zero_grad();
+  sum(y * w).backward();
+  std::vector<Tensor> grads;
+  for (const Tensor& p : net.parameters()) grads.push_back(p.grad().clone());
+
+  net.zero_grad();
+  Tensor x_all = one_hot(ids, 7, kFloat64);
+  std::vector<Tensor> h(3, zeros({4, 5}, f64)), c(3, zeros({4, 5}, f64)), tops;
+  for (int64_t t = 0; t < 9; ++t) {
+    Tensor x = x_all.select(0, t);
+    for (int64_t n = 0; n < 3; ++n) {
+      auto& cell = *std::static_pointer_cast<nn::LSTMCell>(net.cells[n]);
+      std::tie(h[n], c[n]) = cell(n == 0 ? x : cat({x, h[n - 1]}, 1), {h[n], c[n]});
+    }
+    tops.push_back(cat(h, 1));
+  }
+  Tensor ref = (*net.out)(stack(tops, 0));
+  sum(ref * w).backward();
+
+  CHECK(allclose(y, ref, 1e-12, 1e-13));
+  for (int64_t n = 0; n < 3; ++n) {
+    CHECK(allclose(s.h[n], h[n], 1e-12, 1e-13));
+    CHECK(allclose(s.c[n], c[n], 1e-12, 1e-13));
+  }
+  std::vector<Tensor> params = net.parameters();
+  for (size_t k = 0; k < params.size(); ++k) {
+    INFO("parameter " << k);
+    CHECK(allclose(grads[k], params[k].grad(), 1e-11, 1e-12));
+  }
+}

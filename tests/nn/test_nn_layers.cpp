@@ -402,3 +402,47 @@ TEST_CASE("LSTM: batch_first matches the time-major layout, dropout only in trai
   Tensor e1 = drop(x), e2 = drop(x);
   CHECK(e1.to_vector<double>() == e2.to_vector<double>());
 }
+
+TEST_CASE("LSTMCell::forward_sequence equals the cell applied step by step", "[nnlib]") {
+  // forward_sequence runs lstm_layer (one GEMM and one lstm_sequence node); the reference is T
+  // calls of the cell. Outputs, the final state and every gradient (parameters, xs, the state).
+  Generator gen(11);
+  for (bool bias : {true, false}) {
+    INFO("bias " << bias);
+    nn::LSTMCell cell(3, 5, bias, &gen);
+    cell.to(kFloat64);
+    const int64_t T = 6, N = 2;
+    Tensor xs = duel::test::det_values({T, N, 3}, -1, 1, 21).requires_grad_();
+    Tensor h0 = duel::test::det_values({N, 5}, -1, 1, 22).requires_grad_();
+    Tensor c0 = duel::test::det_values({N, 5}, -1, 1, 23).requires_grad_();
+    Tensor w = duel::test::det_values({T, N, 5}, -1, 1, 24);
+    auto grads = [&](const Tensor& loss) {
+      for (const Tensor& t : {xs, h0, c0}) t.zero_grad();
+      cell.zero_grad();
+      loss.backward();
+      std::vector<Tensor> g{xs.grad().clone(), h0.grad().clone(), c0.grad().clone()};
+      for (const Tensor& p : cell.parameters()) g.push_back(p.grad().clone());
+      return g;
+    };
+    auto [hs, state] = cell.forward_sequence(xs, {h0, c0});
+    std::vector<Tensor> g_seq = grads(sum(hs * w) + sum(state.second));
+
+    nn::LSTMState s{h0, c0};
+    std::vector<Tensor> steps;
+    for (int64_t t = 0; t < T; ++t) {
+      s = cell(xs.select(0, t), s);
+      steps.push_back(s.first);
+    }
+    Tensor ref = stack(steps, 0);
+    std::vector<Tensor> g_ref = grads(sum(ref * w) + sum(s.second));
+
+    duel::test::check_close(hs, ref, 1e-13, 1e-14, "h_1..h_T");
+    duel::test::check_close(state.first, s.first, 1e-13, 1e-14, "h_T");
+    duel::test::check_close(state.second, s.second, 1e-13, 1e-14, "c_T");
+    REQUIRE(g_seq.size() == g_ref.size());
+    for (size_t k = 0; k < g_seq.size(); ++k) duel::test::check_close(g_seq[k], g_ref[k], 1e-12, 1e-13, "gradient " + std::to_string(k));
+  }
+  nn::LSTMCell cell(3, 5);
+  CHECK_THROWS_WITH(cell.forward_sequence(zeros({4, 3})),
+                    Catch::Contains("LSTMCell::forward_sequence: expected a sequence [T, N, 3] with T >= 1, got shape [4, 3]"));
+}
