@@ -120,6 +120,25 @@ TEST_CASE("threads: lstm_cell forward and backward, rows split over the threads"
   }
 }
 
+TEST_CASE("threads: lstm_sequence forward and backward, per-step products split over the threads", "[threads]") {
+  // N * H * 4H = 64 * 256 * 1024 multiply-adds per step: above kParallelMacs, so every step's
+  // product (and the weight-gradient product over all T * N rows) runs on 4 threads
+  static_assert(int64_t(64) * 256 * 1024 >= cpu::kParallelMacs);
+  for (DType dt : {kFloat64, kFloat32}) {
+    INFO(dtype_name(dt));
+    same_with_1_and_4_threads(
+        [dt] {
+          const int64_t T = 5, N = 64, H = 256;
+          Generator g(6);
+          TensorList in;
+          for (const Shape& s : {Shape{T, N, 4 * H}, Shape{N, H}, Shape{N, H}, Shape{4 * H, H}, Shape{4 * H}})
+            in.push_back((randn(s, TensorOptions(dt), &g) * 0.1).detach().requires_grad_());
+          return with_grads(lstm_sequence(in[0], in[1], in[2], in[3], in[4]), in);
+        },
+        dt == kFloat64 ? 1e-12 : 1e-5, dt == kFloat64 ? 1e-12 : 1e-6);
+  }
+}
+
 TEST_CASE("threads: reductions over every dim and over all", "[threads]") {
   same_with_1_and_4_threads([] {
     Tensor a = input({512, 1024}, 3);
