@@ -77,7 +77,7 @@ TEST_CASE("threads: elementwise kernels on 2^19 elements", "[threads]") {
   });
 }
 
-// float32 exp, sigmoid and tanh (2^19 + 5 elements: above the parallel threshold, with a tail) and
+// float32 exp, sigmoid, tanh and elu (2^19 + 5 elements: above the parallel threshold, with a tail) and
 // softmax / log_softmax over rows of a chess-policy width take the AVX2 paths
 // (kernels/cpu/simd_math.h); every element or row is computed alone, so any thread count
 // gives the same bits.
@@ -87,7 +87,7 @@ TEST_CASE("threads: float32 exp, sigmoid and softmax rows (the SIMD paths)", "[t
         Generator g(7);
         Tensor a = randn({(1 << 19) + 5}, TensorOptions(kFloat32), &g) * 10.0;
         Tensor rows = randn({300, 4168}, TensorOptions(kFloat32), &g) * 5.0;
-        return TensorList{exp(a), sigmoid(a), tanh(a), softmax(rows, 1), log_softmax(rows, 1)};
+        return TensorList{exp(a), sigmoid(a), tanh(a), elu(a, 0.7), softmax(rows, 1), log_softmax(rows, 1)};
       },
       0.0);
 }
