@@ -17,6 +17,17 @@ Tensor randn(at::IntArrayRef shape) { return torch::randn(shape); }
 Tensor leaf(at::IntArrayRef shape) { return torch::randn(shape).set_requires_grad(true); }
 void drop_grad(const Tensor& t) { const_cast<Tensor&>(t).mutable_grad() = Tensor(); }
 
+// OpenBLAS's kernel name ("" when the BLAS is not OpenBLAS), and whether it is one of its old
+// SSE kernels, which it falls back to on a CPU it does not recognise.
+std::string openblas_core() {
+  using CoreName = char* (*)();
+  auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return f ? std::string(f()) : std::string();
+}
+bool is_sse_core(const std::string& core) {
+  return core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Penryn" || core == "Dunnington";
+}
+
 }  // namespace
 
 std::string torch_description() {
@@ -29,11 +40,10 @@ std::string torch_description() {
   // old SSE3 kernel ("Prescott"), several times slower than the AVX2/AVX-512 ones: name the
   // kernel, so that a slow libtorch column is not mistaken for a fast duel
   // (OPENBLAS_CORETYPE=SkylakeX or Haswell forces one; docs/performance.md).
-  using CoreName = char* (*)();
-  if (auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
-    const std::string core = f();
+  const std::string core = openblas_core();
+  if (!core.empty()) {
     os << " = OpenBLAS, kernel " << core;
-    if (core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Penryn" || core == "Dunnington")
+    if (is_sse_core(core))
       os << " (an SSE kernel: OpenBLAS did not recognise this CPU; set OPENBLAS_CORETYPE=Haswell or SkylakeX "
             "for a fair comparison)";
   }
@@ -41,11 +51,7 @@ std::string torch_description() {
 }
 
 std::string torch_blas_coretype_fix() {
-  using CoreName = char* (*)();
-  auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  if (!f) return "";
-  const std::string core = f();
-  if (core != "Prescott" && core != "Core2" && core != "Nehalem" && core != "Penryn" && core != "Dunnington") return "";
+  if (!is_sse_core(openblas_core())) return "";
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl"))
     return "SkylakeX";

@@ -169,17 +169,9 @@ std::string RNNBase::extra_repr() const {
 }
 
 std::vector<Tensor> RNNBase::unbind_time(const Tensor& x, bool& unbatched, const char* name) const {
-  DUEL_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(-1) == input_size, name, ": expected an input ",
-             options.batch_first ? "[N, T, " : "[T, N, ", input_size, "] (or unbatched [T, ", input_size,
-             "]), got shape ", shape_str(x.sizes()));
-  unbatched = x.dim() == 2;
-  int64_t tdim = unbatched ? 0 : (options.batch_first ? 1 : 0);
+  const Tensor seq = time_major(x, unbatched, name);
   std::vector<Tensor> steps;
-  for (int64_t t = 0; t < x.size(tdim); ++t) {
-    Tensor s = x.select(tdim, t);
-    steps.push_back(unbatched ? s.unsqueeze(0) : s);
-  }
-  DUEL_CHECK(!steps.empty(), name, ": the input has no time steps (shape ", shape_str(x.sizes()), ")");
+  for (int64_t t = 0; t < seq.size(0); ++t) steps.push_back(seq.select(0, t));
   return steps;
 }
 
@@ -212,8 +204,12 @@ Tensor RNNBase::initial_state(const Tensor& s, int64_t layer, int64_t batch, boo
   return s.select(0, layer);
 }
 
+bool RNNBase::dropout_after(int64_t layer) const {
+  return options.dropout > 0 && training_ && layer < options.num_layers - 1;
+}
+
 void RNNBase::dropout_between(std::vector<Tensor>& steps, int64_t layer) const {
-  if (options.dropout == 0 || !training_ || layer == options.num_layers - 1) return;
+  if (!dropout_after(layer)) return;
   for (auto& s : steps) s = dropout(s, options.dropout, true);
 }
 
@@ -236,7 +232,7 @@ std::pair<Tensor, LSTMState> LSTM::forward_with_state(const Tensor& x, const LST
     seq = out.narrow(2, 0, H);
     hn.push_back(seq.select(0, T - 1));
     cn.push_back(out.select(0, T - 1).narrow(1, H, H));
-    if (options.dropout > 0 && training_ && l < options.num_layers - 1) seq = dropout(seq, options.dropout, true);
+    if (dropout_after(l)) seq = dropout(seq, options.dropout, true);
   }
   Tensor h_n = stack(hn, 0), c_n = stack(cn, 0);
   if (unbatched) h_n = h_n.squeeze(1), c_n = c_n.squeeze(1);

@@ -84,6 +84,8 @@ class RNNBase : public Module {
   Tensor stack_time(const std::vector<Tensor>& steps, bool unbatched) const;
   Tensor initial_state(const Tensor& s, int64_t layer, int64_t batch, bool unbatched, const Tensor& like,
                        const char* what) const;
+  // dropout on a layer's outputs: in training, with dropout > 0, after every layer but the last
+  bool dropout_after(int64_t layer) const;
   void dropout_between(std::vector<Tensor>& steps, int64_t layer) const;
 };
 
